@@ -1,0 +1,226 @@
+"""The policy: every knob a metric definition depends on, and the vendor presets.
+
+A :class:`Policy` is an attrs frozen class; change one knob with :func:`attrs.evolve` or
+:meth:`Policy.replace`. :meth:`Policy.preset` reproduces the published definitions of
+Zendesk, Intercom, Chatwoot and Plain (../shared/reference/presets.md); the differences are
+tabulated in the docs (``docs/presets.md``) and in :data:`PRESET_DIFFERENCES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final, Literal, get_args
+
+import attrs
+
+from csmetrics.exceptions import PolicyError
+from csmetrics.schema import CHANNEL_KINDS, DEFAULT_CHANNELS, STATUSES
+
+__all__ = [
+    "PRESETS",
+    "PRESET_DIFFERENCES",
+    "AgentCreated",
+    "ClockStart",
+    "OneTouch",
+    "PeriodBy",
+    "Policy",
+    "PresetName",
+]
+
+ClockStart = Literal["created", "first_customer_message", "last_handoff"]
+AgentCreated = Literal["skip", "second_public_reply", "include"]
+OneTouch = Literal["exactly_one", "at_most_one"]
+PeriodBy = Literal["created", "resolved"]
+ResolutionStart = Literal["created", "first_customer_message"]
+PresetName = Literal["csmetrics", "zendesk", "intercom", "chatwoot", "plain"]
+PRESETS: Final[tuple[str, ...]] = get_args(PresetName)
+
+
+def _in(choices: tuple[str, ...]) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value not in choices:
+            raise PolicyError(f"{attribute.name!r} must be in {choices} (got {value!r})")
+
+    return check
+
+
+def _statuses(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    bad = [s for s in value if s not in STATUSES]  # type: ignore[attr-defined]
+    if bad:
+        raise PolicyError(f"{attribute.name!r} must hold statuses from {STATUSES} (got {bad})")
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise PolicyError(
+            f"{attribute.name!r} must be a time-zone aware datetime (got {value!r}); "
+            "e.g. datetime(2024, 3, 1, tzinfo=timezone.utc)"
+        )
+
+
+def _zone(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    try:
+        zoneinfo.ZoneInfo(str(value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise PolicyError(
+            f"{attribute.name!r} must be an IANA time zone such as 'Europe/Paris' (got {value!r})"
+        ) from exc
+
+
+def _channels(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    bad = {k: v for k, v in dict(value).items() if v not in CHANNEL_KINDS}  # type: ignore[call-overload]
+    if bad:
+        raise PolicyError(f"'channels' kinds must be in {CHANNEL_KINDS} (got {bad})")
+
+
+def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({str(k).strip().lower(): str(v) for k, v in dict(value).items()})
+
+
+def _frozenset(value: object) -> frozenset[str]:
+    return frozenset(value)  # type: ignore[arg-type]
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC)
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """Every knob the metric definitions depend on (DESIGN §4.3).
+
+    Parameters
+    ----------
+    name
+        The preset this policy started from (``"custom"`` once a knob is changed by hand).
+    first_response_start
+        What starts the first-response clock: ``"created"`` (case creation),
+        ``"first_customer_message"`` (falls back to creation when the customer never wrote)
+        or ``"last_handoff"`` (the latest bot hand-off or reopen before the first reply,
+        else creation).
+    bots_count_as_responders
+        Whether a bot message stops the first-response and next-reply clocks.
+    agent_created
+        Agent-created (outbound) cases: ``"skip"`` (outside the first-response population),
+        ``"second_public_reply"`` (the clock runs from creation to the second agent reply
+        when the agent wrote first) or ``"include"`` (like any case).
+    resolution_start
+        What starts the resolution clocks: ``"created"`` or ``"first_customer_message"``.
+    one_touch
+        ``"exactly_one"`` agent reply, or ``"at_most_one"`` (zero counts, as Zendesk's
+        Explore formula).
+    requester_wait_statuses, agent_wait_statuses, on_hold_statuses
+        Which statuses feed which status clock.
+    as_of
+        The observation end; default the latest event in the log.
+    period_by
+        Attribute a case to the period it was ``"created"`` or ``"resolved"`` in.
+    timezone
+        The IANA zone periods (days, weeks …) are cut in.
+    channels
+        Channel → kind table (DESIGN §2.4).
+    include_merged
+        Whether merged cases stay in the metric populations.
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> csm.Policy.preset("zendesk").agent_created
+    'second_public_reply'
+    >>> csm.Policy().replace(as_of=None).name
+    'custom'
+    """
+
+    name: str = "csmetrics"
+    first_response_start: ClockStart = attrs.field(
+        default="created", validator=_in(get_args(ClockStart))
+    )
+    bots_count_as_responders: bool = False
+    agent_created: AgentCreated = attrs.field(default="skip", validator=_in(get_args(AgentCreated)))
+    resolution_start: ResolutionStart = attrs.field(
+        default="created", validator=_in(get_args(ResolutionStart))
+    )
+    one_touch: OneTouch = attrs.field(default="exactly_one", validator=_in(get_args(OneTouch)))
+    requester_wait_statuses: frozenset[str] = attrs.field(
+        default=frozenset({"new", "open", "on_hold"}), converter=_frozenset, validator=_statuses
+    )
+    agent_wait_statuses: frozenset[str] = attrs.field(
+        default=frozenset({"pending"}), converter=_frozenset, validator=_statuses
+    )
+    on_hold_statuses: frozenset[str] = attrs.field(
+        default=frozenset({"on_hold"}), converter=_frozenset, validator=_statuses
+    )
+    as_of: dt.datetime | None = attrs.field(default=None, validator=_aware, converter=_as_utc)
+    period_by: PeriodBy = attrs.field(default="created", validator=_in(get_args(PeriodBy)))
+    timezone: str = attrs.field(default="UTC", validator=_zone)
+    channels: Mapping[str, str] = attrs.field(
+        default=DEFAULT_CHANNELS, converter=_frozen_mapping, validator=_channels
+    )
+    include_merged: bool = False
+
+    @classmethod
+    def preset(cls, name: PresetName | str, **overrides: Any) -> Policy:
+        """The policy reproducing ``name``'s published definitions, with optional overrides.
+
+        Raises
+        ------
+        PolicyError
+            For an unknown preset name.
+        """
+        if name not in _PRESET_KNOBS:
+            raise PolicyError(f"'preset' must be in {PRESETS} (got {name!r})")
+        return cls(name=name, **{**_PRESET_KNOBS[name], **overrides})
+
+    def replace(self, **changes: Any) -> Policy:
+        """A copy with some knobs changed; its ``name`` becomes ``"custom"``."""
+        changes.setdefault("name", "custom")
+        return attrs.evolve(self, **changes)
+
+    def describe(self) -> dict[str, object]:
+        """Every knob as plain values, for reports and logs."""
+        out: dict[str, object] = {}
+        for field in attrs.fields(Policy):
+            value = getattr(self, field.name)
+            if isinstance(value, frozenset):
+                value = sorted(value)
+            elif field.name == "channels":
+                value = "default" if dict(value) == dict(DEFAULT_CHANNELS) else dict(value)
+            elif isinstance(value, dt.datetime):
+                value = value.isoformat()
+            out[field.name] = value
+        return out
+
+
+_PRESET_KNOBS: Final[dict[str, dict[str, Any]]] = {
+    "csmetrics": {},
+    # Z1/Z2: clock from creation on every channel; agent-created tickets end at the second
+    # public agent comment; Z5 Explore formula: agent replies < 2 and solved/closed.
+    "zendesk": {"agent_created": "second_public_reply", "one_touch": "at_most_one"},
+    # I4/I5: clocks measured after first_contact_reply_at (the contact's first message);
+    # time to close likewise; closed on first contact = one participating teammate.
+    "intercom": {
+        "first_response_start": "first_customer_message",
+        "resolution_start": "first_customer_message",
+    },
+    # reporting_event_helper.rb: first response from the latest bot hand-off or reopen,
+    # else creation; conversation_resolved measured from creation.
+    "chatwoot": {"first_response_start": "last_handoff"},
+    # Plain: first inbound customer message → first human reply; threads created by a
+    # Plain user are excluded; resolution from the first inbound message.
+    "plain": {
+        "first_response_start": "first_customer_message",
+        "resolution_start": "first_customer_message",
+    },
+}
+
+PRESET_DIFFERENCES: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
+    {name: MappingProxyType(knobs) for name, knobs in _PRESET_KNOBS.items()}
+)
+"""For each preset, the knobs where it differs from the ``csmetrics`` defaults."""
