@@ -1,10 +1,19 @@
-"""csmetrics: one consistent set of customer-service metrics from event logs of any channel."""
+"""csmetrics: one consistent set of customer-service metrics from event logs of any channel.
+
+>>> import csmetrics as csm
+>>> log = csm.testing.log_from_rows([("09:00", "case_created", "customer"),
+...     ("09:30", "message", "agent")])
+>>> csm.compute(log, "first_response_time").collect()["value"].item()
+1800.0
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from csmetrics import testing
+from csmetrics import cases, metrics, testing
+from csmetrics.cases import case_table, explain, next_reply_pairs
+from csmetrics.compute import compute, survival
 from csmetrics.exceptions import (
     AdapterError,
     CalendarError,
@@ -28,7 +37,14 @@ __all__ = [
     "PolicyError",
     "SchemaError",
     "UnknownMetricError",
+    "case_table",
+    "cases",
+    "compute",
+    "explain",
+    "metrics",
+    "next_reply_pairs",
     "scan_events",
+    "survival",
     "testing",
     "validate",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
@@ -82,8 +82,8 @@ def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType({str(k).strip().lower(): str(v) for k, v in dict(value).items()})
 
 
-def _frozenset(value: object) -> frozenset[str]:
-    return frozenset(value)  # type: ignore[arg-type]
+def _frozenset(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
 
 
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
