@@ -22,6 +22,7 @@ from csmetrics.schema import (
     RESOLVED_STATUSES,
     STATUS_DTYPE,
     channel_kind_expr,
+    with_optional_columns,
 )
 
 __all__ = [
@@ -309,7 +310,7 @@ def annotated_events(
     """
     if on_invalid not in ("raise", "quarantine"):
         raise PolicyError(f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})")
-    events = as_event_log(log).checked(on_invalid).frame
+    events = with_optional_columns(as_event_log(log).checked(on_invalid).frame)
     frame = events.with_columns(resolve_as_of(events, policy).alias("_as_of")).filter(
         pl.col("ts") <= pl.col("_as_of")
     )

@@ -191,3 +191,19 @@ def is_public_expr(
     public_channels = [name for name, kind in channels.items() if kind in PUBLIC_KINDS]
     default = pl.col(column).is_in(public_channels)
     return pl.col("is_public").fill_null(default)
+
+
+def with_optional_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the optional canonical columns a frame lacks, as typed nulls (DESIGN §2.1).
+
+    ``merged_into`` takes the dtype of ``case_id``.
+    """
+    schema = frame.collect_schema()
+    missing = [
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in OPTIONAL_COLUMNS.items()
+        if name not in schema
+    ]
+    if "merged_into" not in schema:
+        missing.append(pl.lit(None, schema["case_id"]).alias("merged_into"))
+    return frame.with_columns(missing) if missing else frame
