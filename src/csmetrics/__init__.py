@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csmetrics import cases, metrics, testing
+from csmetrics import cases, datasets, metrics, testing
 from csmetrics.cases import case_table, explain, next_reply_pairs
 from csmetrics.compute import compute, survival
 from csmetrics.exceptions import (
@@ -40,6 +40,7 @@ __all__ = [
     "case_table",
     "cases",
     "compute",
+    "datasets",
     "explain",
     "metrics",
     "next_reply_pairs",

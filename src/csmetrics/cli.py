@@ -197,10 +197,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     frame = log.frame.collect()
     result = csm.compute(frame.lazy(), by="channel").collect()
     cases = csm.case_table(frame.lazy()).collect()
+    as_of = cases["as_of"].max()
+    as_of_text = as_of.isoformat() if isinstance(as_of, dt.datetime) else "—"
     summary = (
         f"csmetrics demo: {name}: {frame.height:,} events, {cases.height:,} cases, "
         f"{frame['channel'].n_unique()} channels, {int(cases['is_open'].sum()):,} open at "
-        f"as_of {cases['as_of'].max()}\n"
+        f"as_of {as_of_text}\n"
     )
     if args.format == "table":
         sys.stdout.write(summary + "\n")
@@ -276,7 +278,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_metrics(args: argparse.Namespace) -> int:
     rows = []
     for name in csm.metrics.names():
-        metric = csm.metrics.get(name)
+        try:
+            metric = csm.metrics.get(name)
+        except CsMetricsError as exc:  # a broken plugin: listed, never fatal
+            failure = f"failed to load: {str(exc).splitlines()[0]}"
+            rows.append({"metric": name, "unit": "-", "kind": "-", "definition": failure})
+            continue
         rows.append(
             {
                 "metric": name,

@@ -1,0 +1,121 @@
+"""The command line: commands, formats, exit codes (0 ok, 1 bad input, 2 usage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import csmetrics as csm
+from csmetrics.cli import main
+
+
+@pytest.fixture(scope="module")
+def events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "events.parquet"
+    csm.datasets.simulate_frame(n_cases=300, seed=3).write_parquet(path)
+    return path
+
+
+def test_demo_prints_the_channel_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "first_response_time" in out
+    assert "email" in out
+    assert "twitter" in out
+
+
+def test_report_formats(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_csv = tmp_path / "r.csv"
+    assert (
+        main(["report", str(events_file), "--by", "channel", "--format", "csv", "-o", str(out_csv)])
+        == 0
+    )
+    table = pl.read_csv(out_csv)
+    assert {"channel", "metric", "n", "value"} <= set(table.columns)
+    assert main(["report", str(events_file), "--metric", "comp_rate", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["metric"] for r in rows] == ["comp_rate"]
+    out_pq = tmp_path / "r.parquet"
+    assert (
+        main(
+            [
+                "report",
+                str(events_file),
+                "--period",
+                "week",
+                "--format",
+                "parquet",
+                "-o",
+                str(out_pq),
+            ]
+        )
+        == 0
+    )
+    assert "period_start" in pl.read_parquet(out_pq).columns
+
+
+def test_cases_and_explain(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cases.parquet"
+    assert main(["cases", str(events_file), "-o", str(out)]) == 0
+    cases = pl.read_parquet(out)
+    assert cases.height == pl.read_parquet(events_file)["case_id"].n_unique()
+    case_id = str(cases["case_id"][0])
+    assert main(["explain", str(events_file), case_id]) == 0
+    assert "role" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("case_id,customer,channel,ts,event_type,actor\n1,1,email,x,message,agent\n")
+    assert main(["report", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "missing_column" in err
+    assert "customer_id" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2  # the error and the hint
+
+
+def test_validate_writes_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "events.csv"
+    src.write_text(
+        "case_id,customer_id,channel,ts,event_type,actor\n"
+        "1,1,email,2024-03-01T09:00:00Z,case_created,customer\n"
+        "1,1,email,2024-03-01T09:30:00Z,teleport,agent\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    assert main(["validate", str(src), "--rejects", str(rejects)]) == 1
+    assert "1 valid events, 1 rejected" in capsys.readouterr().out
+    assert pl.read_csv(rejects)["reason"].to_list() == ["unknown_event_type"]
+
+
+def test_quarantine_report_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "events.csv"
+    src.write_text(
+        "case_id,customer_id,channel,ts,event_type,actor\n"
+        "1,1,email,2024-03-01T09:00:00Z,case_created,customer\n"
+        "1,1,email,2024-03-01T09:30:00Z,message,agent\n"
+        "2,1,email,2024-03-01T09:30:00Z,message,martian\n"
+    )
+    assert main(["report", str(src), "--on-invalid", "quarantine", "--metric", "volume"]) == 0
+    assert "2 valid events used, 1 rejected" in capsys.readouterr().err
+
+
+def test_usage_error_exit_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["report"])
+    assert exc.value.code == 2
+
+
+def test_metrics_lists_every_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["metrics"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in csm.metrics.names())
