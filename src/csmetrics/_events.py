@@ -21,12 +21,36 @@ UNRESOLVED: Final[tuple[str, ...]] = ("new", "open", "pending", "on_hold")
 _SENTINEL: Final = -(2**62)  # "nobody is waiting" in the next-reply scan (µs since epoch)
 
 
+def order_key(case_part: pl.Expr) -> pl.Expr:
+    """One Int128 key putting events in event order: case, ts, event type, actor (DESIGN §2.2).
+
+    The upper 64 bits hold ``case_part`` (the integer case id, or a hash of a string id);
+    the lower 64 bits hold ``ts`` in microseconds times 64 plus the event type (16 values)
+    and actor (4 values) codes. Sorting one Int128 column is several times faster than
+    sorting by five columns; exact ties (and, for string ids, hash collisions) are broken
+    by the further keys of :func:`sort_events`.
+    """
+    low = (
+        pl.col("ts").cast(pl.Int64) * 64
+        + pl.col("event_type").to_physical().cast(pl.Int64) * 4
+        + pl.col("actor").to_physical().cast(pl.Int64)
+    )
+    return case_part.cast(pl.Int128) * pl.lit(2**64, pl.Int128) + low.cast(pl.Int128)
+
+
 def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
     """Sort events by case, then in event order: ts, event type, actor, event id."""
-    keys = ["case_id", "ts", "event_type", "actor"]
-    if "event_id" in events.collect_schema().names():
+    schema = events.collect_schema()
+    if schema["case_id"].is_integer():
+        keys = ["_order"]
+        case_part = pl.col("case_id")
+    else:
+        keys = ["_order", "case_id"]  # the id itself separates hash collisions
+        case_part = pl.col("case_id").hash(0x5EED).cast(pl.Int64, wrap_numerical=True)
+    if "event_id" in schema:
         keys.append("event_id")
-    return events.sort(keys, nulls_last=True)
+    keyed = events.with_columns(order_key(case_part).alias("_order"))
+    return keyed.sort(keys, nulls_last=True).drop("_order")
 
 
 # -- what an event is ---------------------------------------------------------------------

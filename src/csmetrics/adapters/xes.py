@@ -1,0 +1,513 @@
+"""The ``xes`` adapter: process-mining event logs, as XES files or as CSV with case columns.
+
+A process log records what happened to each case (``Insert ticket``, ``Resolve ticket`` …)
+but no conversation: there are no customer messages. Each activity is mapped onto a
+canonical event with an activity table (``activities=``; by default
+:data:`HELPDESK_ACTIVITIES`, the help-desk log of the process-mining literature); an activity
+missing from the table is rejected as ``unmapped_activity`` (never dropped).
+
+Sources:
+
+- XES (``.xes``, ``.xes.gz``): read with :func:`xml.etree.ElementTree.iterparse` (one pass,
+  elements freed as they are read). Trace attributes become columns prefixed ``case:``
+  (``case:concept:name`` is the case id), event attributes keep their keys
+  (``concept:name``, ``time:timestamp``, ``org:resource``).
+- CSV, Parquet or a frame with one row per event: ``Case ID``, ``Activity``,
+  ``Complete Timestamp`` and ``Resource`` by default (the columns are options). CSV clock
+  times without an offset (``2012/10/09 14:50:17.000``) need ``tz=``.
+
+Every event gets ``channel`` = the ``channel=`` option (a process log does not say; the
+default ``"other"`` claims nothing), ``customer_id`` from the customer column when present
+(else the case id: each case its own customer), ``agent_id`` from the resource, and the
+source activity as the pass-through column ``activity``. Exact repeats of a row are kept
+(``duplicates="keep"``): process logs count every recorded activity.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Final, Literal, cast
+
+import attrs
+import polars as pl
+
+from csmetrics.adapters._base import (
+    ROW_COLUMN,
+    FunctionAdapter,
+    TableFormat,
+    adapter_error,
+    as_lazy_table,
+    finish,
+    has_offsets,
+    rejects,
+    require_columns,
+    require_tz,
+    source_name,
+    text_column,
+    ts_text,
+)
+from csmetrics.log import EventLog
+from csmetrics.schema import ACTORS, EVENT_TYPES, STATUSES
+
+__all__ = [
+    "CSV_COLUMNS",
+    "HELPDESK_ACTIVITIES",
+    "TS_FORMATS",
+    "XES_COLUMNS",
+    "ActivityMapping",
+    "adapter",
+    "read_process_log",
+    "read_xes_table",
+]
+
+ActivitySpec = str | Mapping[str, str]
+"""``"assigned"``, ``"status_changed:solved"`` or ``{"event_type": …, "actor": …, "status": …}``."""
+
+HELPDESK_ACTIVITIES: Final[Mapping[str, ActivitySpec]] = {
+    "Insert ticket": "case_created",
+    "Assign seriousness": "priority_changed",
+    "Take in charge ticket": "assigned",
+    "Resolve ticket": "status_changed:solved",
+    "Closed": "status_changed:closed",
+    "Wait": "status_changed:pending",
+    "Require upgrade": "escalated",
+    "Create SW anomaly": "escalated",
+    "Resolve SW anomaly": "note",
+    "Schedule intervention": "note",
+    "VERIFIED": "note",
+    "RESOLVED": "note",
+    "INVALID": "note",
+    "DUPLICATE": "note",
+}
+"""Activity → event of the help-desk log. ``Insert ticket`` is a customer ``case_created``;
+the others are agent events. ``Create SW anomaly`` raises the ticket to development
+(``escalated``); the anomaly's own life (``Resolve SW anomaly``, ``VERIFIED``, ``RESOLVED``,
+``INVALID``, ``DUPLICATE``) and ``Schedule intervention`` are internal ``note`` events."""
+
+CSV_COLUMNS: Final[Mapping[str, str]] = {
+    "case": "Case ID",
+    "activity": "Activity",
+    "timestamp": "Complete Timestamp",
+    "resource": "Resource",
+    "customer": "customer",
+}
+"""Default column names of a process-mining CSV (``customer`` is used when present)."""
+
+XES_COLUMNS: Final[Mapping[str, str]] = {
+    "case": "case:concept:name",
+    "activity": "concept:name",
+    "timestamp": "time:timestamp",
+    "resource": "org:resource",
+    "customer": "case:customer",
+}
+"""Column names of an XES file read by :func:`read_xes_table`."""
+
+TS_FORMATS: Final[tuple[str, ...]] = (
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+)
+"""Clock-time formats tried, in order, when ``ts_format`` is not given."""
+
+_XES_VALUE_TAGS: Final = frozenset({"string", "date", "int", "float", "boolean", "id"})
+
+
+@attrs.frozen
+class ActivityMapping:
+    """One activity's canonical event: ``event_type``, ``actor`` and, for a status change,
+    ``status``.
+
+    Examples
+    --------
+    >>> ActivityMapping.parse("status_changed:solved")
+    ActivityMapping(event_type='status_changed', actor='agent', status='solved')
+    >>> ActivityMapping.parse("case_created").actor
+    'customer'
+    """
+
+    event_type: str = attrs.field(validator=attrs.validators.in_(EVENT_TYPES))
+    actor: str = attrs.field(validator=attrs.validators.in_(ACTORS))
+    status: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(STATUSES))
+    )
+
+    @classmethod
+    def parse(cls, spec: ActivitySpec) -> ActivityMapping:
+        """Read ``"event_type"``, ``"status_changed:<status>"`` or a mapping."""
+        if isinstance(spec, str):
+            event_type, _, status = spec.partition(":")
+            fields: dict[str, Any] = {"event_type": event_type.strip()}
+            if status:
+                fields["status"] = status.strip()
+        elif isinstance(spec, Mapping):
+            fields = dict(spec)
+        else:
+            raise TypeError(f"an activity maps to a string or a mapping (got {spec!r})")
+        fields.setdefault(
+            "actor", "customer" if fields.get("event_type") == "case_created" else "agent"
+        )
+        return cls(**fields)
+
+
+def _activity_table(activities: Mapping[str, ActivitySpec], source: object) -> pl.DataFrame:
+    names, event_types, actors, statuses = [], [], [], []
+    for activity, spec in activities.items():
+        try:
+            parsed = ActivityMapping.parse(spec)
+        except (TypeError, ValueError) as exc:
+            raise adapter_error(
+                source,
+                f"activity {activity!r} maps to {spec!r}, which is not an event: {exc}",
+                fix=f"use an event type of {list(EVENT_TYPES)}, 'status_changed:<status>' with "
+                f"a status of {list(STATUSES)}, or a mapping with event_type/actor/status",
+            ) from exc
+        names.append(str(activity))
+        event_types.append(parsed.event_type)
+        actors.append(parsed.actor)
+        statuses.append(parsed.status)
+    return pl.DataFrame(
+        {"__activity": names, "__event_type": event_types, "__actor": actors, "__status": statuses},
+        schema={
+            "__activity": pl.String,
+            "__event_type": pl.String,
+            "__actor": pl.String,
+            "__status": pl.String,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- XES
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _open(path: str) -> BinaryIO:
+    if path.lower().endswith(".gz"):
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
+    """An XES file as a table: one row per event, trace attributes prefixed ``case:``.
+
+    Every value is kept as text. Nested attributes (lists, containers) are skipped.
+
+    Raises
+    ------
+    AdapterError
+        The file is not well-formed XML (the message gives the line and column) or is not
+        XES (no ``trace`` elements with events).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.xes"
+    >>> _ = path.write_text('<log><trace><string key="concept:name" value="Case 1"/>'
+    ...     '<event><string key="concept:name" value="Closed"/>'
+    ...     '<date key="time:timestamp" value="2012-10-09T14:50:17.000+02:00"/></event>'
+    ...     '</trace></log>')
+    >>> read_xes_table(path).rows()
+    [('Case 1', 'Closed', '2012-10-09T14:50:17.000+02:00')]
+    """
+    path = os.fspath(source)
+    rows: list[dict[str, str]] = []
+    trace_rows: list[dict[str, str]] = []
+    trace_attrs: dict[str, str] = {}
+    event_attrs: dict[str, str] | None = None
+    depth_in_value = 0  # > 0 inside a nested attribute (list/container children)
+    in_trace = False
+    try:
+        with _open(path) as handle:
+            for action, element in ET.iterparse(handle, events=("start", "end")):
+                tag = _local(element.tag)
+                if action == "start":
+                    if tag == "trace":
+                        in_trace, trace_attrs, trace_rows = True, {}, []
+                    elif tag == "event" and in_trace:
+                        event_attrs = {}
+                    elif tag in _XES_VALUE_TAGS or tag in ("list", "container", "values"):
+                        depth_in_value += 1
+                        if depth_in_value == 1 and tag in _XES_VALUE_TAGS and in_trace:
+                            key, value = element.get("key"), element.get("value")
+                            if key is not None and value is not None:
+                                if event_attrs is not None:
+                                    event_attrs[key] = value
+                                else:
+                                    trace_attrs[f"case:{key}"] = value
+                    continue
+                if tag in _XES_VALUE_TAGS or tag in ("list", "container", "values"):
+                    depth_in_value -= 1
+                elif tag == "event" and event_attrs is not None:
+                    trace_rows.append(event_attrs)
+                    event_attrs = None
+                    element.clear()
+                elif tag == "trace":
+                    for row in trace_rows:  # trace attributes may follow the events
+                        row.update(trace_attrs)
+                    rows.extend(trace_rows)
+                    in_trace = False
+                    element.clear()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise adapter_error(
+            path,
+            f"not well-formed XML ({str(exc).split(':')[0]})",
+            record=f"line {line}, column {column}",
+            fix="check the file is complete (not truncated) and is XES",
+        ) from exc
+    except (OSError, EOFError) as exc:
+        raise adapter_error(path, f"cannot read it: {exc}", fix="check the path") from exc
+    if not rows:
+        raise adapter_error(
+            path,
+            "holds no <trace> with <event> elements",
+            fix="check the file is an XES event log",
+        )
+    return _rows_to_frame(rows)
+
+
+def _rows_to_frame(rows: list[dict[str, str]]) -> pl.DataFrame:
+    keys: dict[str, None] = {}
+    for key in XES_COLUMNS.values():
+        if any(key in row for row in rows):
+            keys[key] = None
+    for row in rows:
+        for key in row:
+            keys.setdefault(key, None)
+    return pl.DataFrame(
+        {key: pl.Series(key, [row.get(key) for row in rows], dtype=pl.String) for key in keys}
+    )
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def _is_xes(source: object) -> bool:
+    if not isinstance(source, str | os.PathLike):
+        return False
+    name = Path(source).name.lower()
+    return name.endswith((".xes", ".xes.gz"))
+
+
+def read_process_log(
+    source: object,
+    *,
+    tz: str | None = None,
+    activities: Mapping[str, ActivitySpec] | None = None,
+    response_activities: Sequence[str] = (),
+    channel: str = "other",
+    case_column: str | None = None,
+    activity_column: str | None = None,
+    timestamp_column: str | None = None,
+    resource_column: str | None = None,
+    customer_column: str | None = None,
+    priority_column: str | None = None,
+    team_column: str | None = None,
+    topic_column: str | None = None,
+    keep: Sequence[str] = (),
+    ts_format: str | None = None,
+    duplicates: Literal["keep", "reject"] = "keep",
+    format: TableFormat | None = None,
+) -> EventLog:
+    """Read a process-mining event log (XES, or CSV/Parquet with case columns).
+
+    Parameters
+    ----------
+    source
+        An ``.xes``/``.xes.gz`` file, a CSV/Parquet file, or a frame.
+    tz
+        IANA zone of clock times without an offset (required for them; XES time stamps
+        usually carry their offset and need none).
+    activities
+        Activity → event: ``"assigned"``, ``"status_changed:solved"`` or a mapping with
+        ``event_type``, ``actor`` (default ``agent``; ``customer`` for ``case_created``) and
+        ``status``. Replaces :data:`HELPDESK_ACTIVITIES`.
+    response_activities
+        Activities that also count as an agent's public reply: each adds an agent
+        ``message`` beside its mapped event, so a first-response figure exists for a log
+        that has no messages. None by default: taking a ticket in charge is an assignment,
+        not a reply.
+    channel
+        The channel of every event (a process log does not say which).
+    case_column, activity_column, timestamp_column, resource_column, customer_column
+        Source columns; defaults :data:`CSV_COLUMNS` (or :data:`XES_COLUMNS` for XES).
+        Without a customer column each case is its own customer.
+    priority_column, team_column, topic_column
+        Optional source columns for ``priority``, ``team`` and ``topic``.
+    keep
+        Other source columns to carry as pass-through columns.
+    ts_format
+        strftime format of the time stamps (default: ISO 8601 with an offset, else
+        :data:`TS_FORMATS` with ``tz``).
+    duplicates
+        ``"keep"`` every row as an event (default), or ``"reject"`` exact repeats
+        (``duplicate_event``).
+    format
+        The file format when the suffix does not say.
+
+    Returns
+    -------
+    EventLog
+        One event per mapped row (two for a response activity); rows whose activity is not
+        mapped, or that have no case id, are in ``rejected``.
+
+    Raises
+    ------
+    AdapterError
+        A column is missing, the XES is malformed, an activity maps onto no event, or clock
+        times carry no offset and ``tz`` is not given.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"Case ID": ["Case 1"] * 3,
+    ...     "Activity": ["Take in charge ticket", "Resolve ticket", "Closed"],
+    ...     "Resource": ["Value 1"] * 3, "Complete Timestamp": [
+    ...     "2012/10/09 14:51:01.000", "2012/10/12 15:02:56.000", "2012/10/25 11:54:26.000"]})
+    >>> log = read_process_log(rows, tz="Europe/Rome")
+    >>> log.frame.collect().select("event_type", "status").rows()
+    [('assigned', None), ('status_changed', 'solved'), ('status_changed', 'closed')]
+    """
+    name = source_name(source)
+    if duplicates not in ("keep", "reject"):
+        raise adapter_error(source, f"duplicates must be 'keep' or 'reject' (got {duplicates!r})")
+    table = _activity_table(HELPDESK_ACTIVITIES if activities is None else activities, source)
+    xes = _is_xes(source)
+    defaults = XES_COLUMNS if xes else CSV_COLUMNS
+    case = case_column or defaults["case"]
+    activity = activity_column or defaults["activity"]
+    timestamp = timestamp_column or defaults["timestamp"]
+    resource = resource_column or defaults["resource"]
+    customer = customer_column or defaults["customer"]
+
+    if xes:
+        assert isinstance(source, str | os.PathLike)
+        raw = read_xes_table(source).lazy()
+    else:
+        raw = as_lazy_table(source, format=format)
+    names = raw.collect_schema().names()
+    optional = [c for c in (priority_column, team_column, topic_column) if c is not None]
+    require_columns(names, [case, activity, timestamp, *optional, *keep], source=source)
+    if customer_column is not None or resource_column is not None:
+        require_columns(
+            names,
+            [c for c in (customer_column, resource_column) if c is not None],
+            source=source,
+        )
+
+    if ts_format is not None:
+        aware = "%z" in ts_format or "%Z" in ts_format or "%+" in ts_format
+    else:
+        aware = has_offsets(raw, timestamp, source=source)
+    if not aware:
+        example = ""
+        try:
+            first = raw.select(text_column(timestamp)).drop_nulls().head(1).collect()
+            example = str(first.item()) if first.height else ""
+        except (pl.exceptions.PolarsError, ValueError):
+            example = ""
+        tz = require_tz(tz, adapter="xes", source=source, example=example or "2012/10/09 14:50")
+
+    raw_ts = text_column(timestamp)
+    if aware and ts_format is None:
+        ts = raw_ts
+    else:
+        formats = (ts_format,) if ts_format is not None else TS_FORMATS
+        if aware:
+            parsed = pl.coalesce(
+                *(
+                    raw_ts.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+                    for f in formats
+                )
+            )
+        else:
+            parsed = pl.coalesce(
+                *(raw_ts.str.to_datetime(f, strict=False, time_unit="us") for f in formats)
+            )
+        ts = ts_text(parsed, raw_ts, aware=aware)
+
+    rows = (
+        raw.with_row_index(ROW_COLUMN, offset=1)
+        .with_columns(
+            text_column(case).alias("__case"),
+            text_column(activity).alias("__activity"),
+        )
+        .join(table.lazy(), on="__activity", how="left", maintain_order="left")
+    )
+    unmapped = rejects(
+        rows.filter(pl.col("__case").is_null() | pl.col("__event_type").is_null()),
+        pl.when(pl.col("__case").is_null())
+        .then(pl.lit("null_key"))
+        .otherwise(pl.lit("unmapped_activity")),
+        pl.when(pl.col("__case").is_null()).then(pl.lit(case)).otherwise(pl.lit(activity)),
+    ).select(*names, ROW_COLUMN, "reason", "reason_column")
+    good = rows.filter(pl.col("__case").is_not_null() & pl.col("__event_type").is_not_null())
+
+    def optional_text(column: str | None) -> pl.Expr:
+        return text_column(column) if column is not None else pl.lit(None, pl.String)
+
+    customer_expr = (
+        pl.coalesce(text_column(customer), pl.col("__case"))
+        if customer in names
+        else pl.col("__case")
+    )
+    resource_expr = text_column(resource) if resource in names else pl.lit(None, pl.String)
+    common = [
+        pl.col("__case").alias("case_id"),
+        customer_expr.alias("customer_id"),
+        pl.lit(channel).alias("channel"),
+        ts.alias("ts"),
+    ]
+    extras = [
+        resource_expr.alias("agent_id"),
+        optional_text(team_column).alias("team"),
+        optional_text(priority_column).alias("priority"),
+        optional_text(topic_column).alias("topic"),
+        pl.col("__activity").alias("activity"),
+        *(pl.col(c) for c in keep if c not in ("activity",)),
+    ]
+    events = good.select(
+        *common,
+        pl.col("__event_type").alias("event_type"),
+        pl.col("__actor").alias("actor"),
+        pl.col("__status").alias("status"),
+        *extras,
+    )
+    parts = [events]
+    if response_activities:
+        replies = good.filter(pl.col("__activity").is_in([str(a) for a in response_activities]))
+        parts.append(
+            replies.select(
+                *common,
+                pl.lit("message").alias("event_type"),
+                pl.lit("agent").alias("actor"),
+                pl.lit(None, pl.String).alias("status"),
+                *extras,
+            )
+        )
+    mapped = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else events
+    return finish(
+        mapped,
+        unmapped,
+        source=name,
+        tz=tz,
+        check_duplicates=duplicates == "reject",
+    )
+
+
+adapter: Final = FunctionAdapter(
+    "xes",
+    "Process-mining event logs: XES files, or CSV with case, activity and time columns.",
+    read_process_log,
+)
+"""The ``xes`` adapter object (see :func:`read_process_log`)."""
