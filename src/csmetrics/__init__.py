@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csmetrics import cases, datasets, metrics, testing
+from csmetrics import adapters, cases, datasets, metrics, plugins, testing
 from csmetrics.cases import case_table, explain, next_reply_pairs
 from csmetrics.compute import compute, survival
 from csmetrics.exceptions import (
@@ -37,6 +37,7 @@ __all__ = [
     "PolicyError",
     "SchemaError",
     "UnknownMetricError",
+    "adapters",
     "case_table",
     "cases",
     "compute",
@@ -44,6 +45,7 @@ __all__ = [
     "explain",
     "metrics",
     "next_reply_pairs",
+    "plugins",
     "scan_events",
     "survival",
     "testing",

@@ -11,9 +11,16 @@ from typing import Any
 
 import polars as pl
 
+from csmetrics._checks import ConformanceError, check_adapter, check_metric, sample_case_table
 from csmetrics.log import EventLog
 
-__all__ = ["log_from_rows"]
+__all__ = [
+    "ConformanceError",
+    "check_adapter",
+    "check_metric",
+    "log_from_rows",
+    "sample_case_table",
+]
 
 _ROW_FIELDS = ("ts", "event_type", "actor")
 

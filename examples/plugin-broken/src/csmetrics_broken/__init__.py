@@ -1,0 +1,1 @@
+"""csmetrics-broken: plugins that fail on purpose, each in its own way."""
