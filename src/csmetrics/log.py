@@ -7,8 +7,10 @@ are kept aside (:attr:`EventLog.rejected`) rather than dropped.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import glob as _glob
+import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -18,13 +20,18 @@ from typing import Any, Literal, overload
 import attrs
 import polars as pl
 
-from csmetrics.exceptions import PolicyError, SchemaError
+from csmetrics.exceptions import CsMetricsError, PolicyError, SchemaError
 from csmetrics.schema import ID_COLUMNS
-from csmetrics.validate import DEFAULT_TS_MIN, Annotated, annotate, raise_first
+from csmetrics.validate import DEFAULT_TS_MIN, Annotated, annotate, raise_first, unreadable
 
-__all__ = ["EventLog", "scan_events"]
+__all__ = ["EventLog", "IdDtype", "scan_events"]
 
 Format = Literal["parquet", "csv", "ipc", "ndjson", "json"]
+IdDtype = Literal["auto", "infer", "int", "string"]
+"""How id columns are typed: ``auto`` keeps typed columns as they are and infers integers in
+text read from CSV/NDJSON; ``infer`` infers integers in any text id column (from a sample);
+``int`` and ``string`` force the type."""
+
 _SUFFIXES: dict[str, Format] = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -38,7 +45,12 @@ _SUFFIXES: dict[str, Format] = {
     ".jsonl": "ndjson",
     ".json": "json",
 }
+_ID_DTYPES = ("auto", "infer", "int", "string")
 _SAMPLE_ROWS = 10_000
+_UTF8_CHECK_BYTES = 1 << 20  # of the first text file; 64 KiB of the next ones
+_TEXT_FILES_CHECKED = 100
+_SEPARATORS = (";", "\t", "|", ",")
+_INTEGER_ID = r"^[+-]?(0|[1-9]\d{0,17})(\.\d*)?$"  # numbers; no leading zeros: "007" stays text
 
 
 def _is_pandas_frame(obj: object) -> bool:
@@ -52,24 +64,51 @@ def _to_lazy(obj: object) -> pl.LazyFrame:
         return obj
     if isinstance(obj, pl.DataFrame):
         return obj.lazy()
-    try:
-        if _is_pandas_frame(obj):
-            return pl.from_pandas(obj).lazy()  # type: ignore[arg-type]
-        if hasattr(obj, "__arrow_c_stream__") or hasattr(obj, "__arrow_c_array__"):
-            return pl.DataFrame(obj).lazy()
-        if type(obj).__module__.startswith("pyarrow"):
-            table = pl.from_arrow(obj)  # type: ignore[arg-type]
-            if isinstance(table, pl.DataFrame):
-                return table.lazy()
-    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+    read: Callable[[Any], pl.DataFrame | pl.Series] | None = None
+    if _is_pandas_frame(obj):
+        read = pl.from_pandas
+    elif hasattr(obj, "__arrow_c_stream__") or hasattr(obj, "__arrow_c_array__"):
+        read = pl.DataFrame
+    elif type(obj).__module__.startswith("pyarrow"):
+        read = pl.from_arrow
+    if read is None:
         raise SchemaError(
-            f"bad_type: cannot read {type(obj).__name__} as a table: {exc}", reason="bad_type"
+            f"bad_type: cannot read an event log from {type(obj).__name__}; pass a path, a "
+            "Polars DataFrame/LazyFrame, a pandas DataFrame or an Arrow table.",
+            reason="bad_type",
+        )
+    try:
+        table = read(obj)
+    except Exception as exc:  # pyarrow/pandas/Polars conversion errors of many kinds
+        raise SchemaError(
+            f"bad_type: cannot read {type(obj).__name__} as a table: {exc}. Columns need "
+            "one type each (no mixed Python objects).",
+            reason="bad_type",
         ) from exc
-    raise SchemaError(
-        f"bad_type: cannot read an event log from {type(obj).__name__}; pass a path, a Polars "
-        "DataFrame/LazyFrame, a pandas DataFrame or an Arrow table.",
-        reason="bad_type",
-    )
+    if isinstance(table, pl.Series):
+        table = table.to_frame()
+    return table.lazy()
+
+
+def _id_kinds(id_dtype: IdDtype | Mapping[str, IdDtype], schema: pl.Schema) -> dict[str, IdDtype]:
+    """The requested kind of each id column present."""
+    if isinstance(id_dtype, str):
+        requested: Mapping[str, str] = dict.fromkeys(ID_COLUMNS, id_dtype)
+    elif isinstance(id_dtype, Mapping):
+        unknown = [k for k in id_dtype if k not in ID_COLUMNS]
+        if unknown:
+            raise PolicyError(f"'id_dtype' keys must be in {ID_COLUMNS} (got {unknown[0]!r})")
+        requested = id_dtype
+    else:
+        raise PolicyError(f"'id_dtype' must be in {_ID_DTYPES} or a mapping (got {id_dtype!r})")
+    kinds: dict[str, IdDtype] = {}
+    for name in ID_COLUMNS:
+        kind = requested.get(name, "auto")
+        if kind not in _ID_DTYPES:
+            raise PolicyError(f"'id_dtype' must be in {_ID_DTYPES} (got {kind!r} for {name!r})")
+        if name in schema:
+            kinds[name] = kind  # type: ignore[assignment]  # checked just above
+    return kinds
 
 
 @attrs.frozen
@@ -110,10 +149,13 @@ class EventLog:
         tz: str | None = None,
         ts_format: str | None = None,
         ts_bounds: tuple[dt.datetime | None, dt.datetime | None] = (DEFAULT_TS_MIN, None),
+        id_dtype: IdDtype | Mapping[str, IdDtype] = "auto",
         check_duplicates: bool = True,
         source: str | None = None,
     ) -> EventLog:
         """An event log from a Polars, pandas or Arrow table with canonical column names.
+
+        Nothing is collected: the casts and rule checks are part of the lazy plan.
 
         Parameters
         ----------
@@ -123,9 +165,15 @@ class EventLog:
         tz
             IANA zone of naive time stamps. Without it, naive time stamps are an error.
         ts_format
-            strftime format of string time stamps (default ISO 8601).
+            strftime format of string time stamps (default ISO 8601 or RFC 2822).
         ts_bounds
-            Earliest and latest plausible time stamps (rule R10).
+            Earliest and latest plausible time stamps, aware (rule R10); ``None`` for no
+            lower bound / one day after now.
+        id_dtype
+            ``"auto"`` (default) keeps integer ids integers and text ids text; ``"infer"``
+            turns text ids that are all integers in the first 10,000 rows into Int64;
+            ``"int"`` / ``"string"`` force the type. A mapping sets it per id column.
+            ``merged_into`` always follows ``case_id``.
         check_duplicates
             Check duplicate events (rule R11).
         source
@@ -134,23 +182,34 @@ class EventLog:
         Raises
         ------
         SchemaError
-            A required column is missing, or ``ts`` is naive and ``tz`` is not given.
+            A required column is missing, ``ts`` is a naive Datetime column and ``tz`` is not
+            given, or the object is not a table.
+        PolicyError
+            An argument out of range (an unknown ``tz``, naive ``ts_bounds`` …).
+
+        Examples
+        --------
+        >>> import polars as pl, csmetrics as csm
+        >>> raw = pl.DataFrame({"case_id": ["7"], "customer_id": [1], "channel": [" EMAIL "],
+        ...     "ts": ["2024-03-01 10:00:00+01:00"], "event_type": ["message"],
+        ...     "actor": ["customer"]})
+        >>> row = csm.EventLog.from_frame(raw).collect().row(0, named=True)
+        >>> row["case_id"], row["channel"], row["ts"].isoformat()
+        ('7', 'email', '2024-03-01T09:00:00+00:00')
         """
-        name = source or f"<{type(frame).__module__.split('.')[0]}.{type(frame).__name__}>"
         if isinstance(frame, EventLog):
             return frame
-        raw = _to_lazy(frame)
-        integer_strings = _integer_string_ids(raw)
-        annotated = annotate(
-            raw,
+        name = source or f"<{type(frame).__module__.split('.')[0]}.{type(frame).__name__}>"
+        return _from_raw(
+            _to_lazy(frame),
+            text_source=False,
             tz=tz,
             ts_format=ts_format,
             ts_bounds=ts_bounds,
-            integer_id_strings=integer_strings,
+            id_dtype=id_dtype,
             check_duplicates=check_duplicates,
             source=name,
         )
-        return cls(annotated.good(), annotated.rejected(), name, annotated)
 
     @classmethod
     def trusted(cls, frame: pl.LazyFrame | pl.DataFrame, *, source: str = "<trusted>") -> EventLog:
@@ -165,35 +224,49 @@ class EventLog:
         """The column names of the canonical frame."""
         return list(self.frame.collect_schema().names())
 
+    @overload
+    def validate(self, mode: Literal["raise"] = ...) -> pl.LazyFrame: ...
+    @overload
+    def validate(self, mode: Literal["split"]) -> tuple[pl.LazyFrame, pl.LazyFrame]: ...
     def validate(
         self, mode: Literal["raise", "split"] = "raise"
     ) -> pl.LazyFrame | tuple[pl.LazyFrame, pl.LazyFrame]:
-        """Check every rule now (see :func:`csmetrics.validate`)."""
+        """Check every rule now (see :func:`csmetrics.validate`).
+
+        ``"raise"`` collects once to count broken rules; ``"split"`` collects nothing except
+        where string time stamps were read without ``tz`` (rule R3 is checked first).
+        """
+        if mode not in ("raise", "split"):
+            raise PolicyError(f"'mode' must be in ('raise', 'split') (got {mode!r})")
         if self._annotated is None:
             return self.frame if mode == "raise" else (self.frame, _empty_rejects(self.frame))
         if mode == "raise":
             raise_first(self._annotated)
             return self.frame
-        counts = self._annotated.reason_counts()
-        naive = counts.filter(pl.col("reason") == "naive_timestamp")
-        if naive.height:
-            raise_first(Annotated(
-                self._annotated.frame.filter(pl.col("reason") == "naive_timestamp"),
-                self._annotated.raw_columns, self._annotated.canonical, self.source,
-            ))
+        self._annotated.raise_naive()
         assert self.rejected is not None
         return self.frame, self.rejected
 
     def checked(self, on_invalid: Literal["raise", "quarantine"] = "raise") -> EventLog:
         """This log after its rules were checked: raises, or sets bad rows aside."""
+        if on_invalid not in ("raise", "quarantine"):
+            raise PolicyError(
+                f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})"
+            )
         if self._annotated is None:
             return self
-        self.validate("raise" if on_invalid == "raise" else "split")
+        if on_invalid == "raise":
+            self.validate("raise")
+        else:
+            self.validate("split")
         return EventLog(self.frame, self.rejected, self.source, None)
 
     def collect(self) -> pl.DataFrame:
         """The valid events as a DataFrame."""
-        return self.frame.collect()
+        try:
+            return self.frame.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise unreadable(self.source, exc) from exc
 
 
 def _empty_rejects(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -202,26 +275,66 @@ def _empty_rejects(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _integer_string_ids(raw: pl.LazyFrame) -> list[str]:
-    """Id columns read as text whose values in a sample are all integers."""
-    schema = raw.collect_schema()
-    text_ids = [c for c in ID_COLUMNS if c in schema and schema[c] == pl.String]
-    if not text_ids:
+def _from_raw(
+    raw: pl.LazyFrame,
+    *,
+    text_source: bool,
+    tz: str | None,
+    ts_format: str | None,
+    ts_bounds: tuple[dt.datetime | None, dt.datetime | None],
+    id_dtype: IdDtype | Mapping[str, IdDtype],
+    check_duplicates: bool,
+    source: str,
+) -> EventLog:
+    try:
+        schema = raw.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable(source, exc) from exc
+    kinds = _id_kinds(id_dtype, schema)
+    text_ids = [
+        c
+        for c, dtype in schema.items()
+        if c in kinds and (dtype == pl.String or isinstance(dtype, pl.Categorical))
+    ]
+    to_infer = [c for c in text_ids if kinds[c] == "infer" or (kinds[c] == "auto" and text_source)]
+    integer_strings = [c for c in text_ids if kinds[c] == "int"]
+    integer_strings += _integer_string_ids(raw, to_infer, source)
+    annotated = annotate(
+        raw,
+        tz=tz,
+        ts_format=ts_format,
+        ts_bounds=ts_bounds,
+        integer_id_strings=integer_strings,
+        string_ids=[c for c, kind in kinds.items() if kind == "string"],
+        check_duplicates=check_duplicates,
+        source=source,
+    )
+    return EventLog(annotated.good(), annotated.rejected(), source, annotated)
+
+
+def _integer_string_ids(raw: pl.LazyFrame, names: Sequence[str], source: str) -> list[str]:
+    """The text id columns whose values in a sample are all integers (no leading zeros)."""
+    if not names:
         return []
     try:
-        sample = raw.select(text_ids).head(_SAMPLE_ROWS).collect()
-    except pl.exceptions.PolarsError:
-        return []
+        sample = raw.select(names).head(_SAMPLE_ROWS).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable(source, exc) from exc
     result = []
-    for name in text_ids:
-        values = sample[name].drop_nulls().str.strip_chars()
-        if values.len() and values.str.contains(r"^[+-]?\d{1,18}$").all():
+    for name in names:
+        values = sample[name].cast(pl.String).drop_nulls().str.strip_chars()
+        values = values.filter(values != "")
+        if values.len() and values.str.contains(_INTEGER_ID).all():
             result.append(name)
     return result
 
 
 def _format_of(path: str, fmt: Format | None) -> Format:
     if fmt is not None:
+        if fmt not in ("parquet", "csv", "ipc", "ndjson", "json"):
+            raise PolicyError(
+                f"'format' must be in ('parquet', 'csv', 'ipc', 'ndjson', 'json') (got {fmt!r})"
+            )
         return fmt
     suffix = Path(path.rstrip("*/")).suffix.lower()
     if suffix in _SUFFIXES:
@@ -232,40 +345,120 @@ def _format_of(path: str, fmt: Format | None) -> Format:
     )
 
 
+def _file_error(path: str, fmt: str, problem: str, fix: str) -> SchemaError:
+    return SchemaError(
+        f"bad_type: cannot read {path!r} as {fmt}: {problem}; fix: {fix}.", reason="bad_type"
+    )
+
+
+def _check_binary(path: str, fmt: Format) -> None:
+    """Catch a truncated or foreign Parquet / Arrow file now, from its first and last bytes."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        fh.seek(max(size - 8, 0))
+        tail = fh.read(8)
+    fix = "write the file again (it is truncated or not in this format), or pass format="
+    if fmt == "parquet":
+        footer = int.from_bytes(tail[:4], "little") if len(tail) == 8 else -1
+        if (
+            size < 12
+            or head[:4] != b"PAR1"
+            or tail[4:] not in (b"PAR1", b"PARE")
+            or footer + 12 > size
+        ):
+            raise _file_error(path, fmt, f"no valid Parquet header and footer ({size} bytes)", fix)
+    elif fmt == "ipc" and head[:6] == b"ARROW1" and tail[-6:] != b"ARROW1":
+        raise _file_error(path, fmt, f"the Arrow file footer is missing ({size} bytes)", fix)
+
+
+def _check_text(path: str, fmt: Format, encoding: str, n_bytes: int) -> None:
+    """Catch an empty file, or invalid UTF-8 in its first bytes, before Polars trips on it."""
+    if os.path.getsize(path) == 0:
+        raise _file_error(path, fmt, "the file is empty (0 bytes)", "write at least the header row")
+    if encoding != "utf8":
+        return
+    with open(path, "rb") as fh:
+        data = fh.read(n_bytes)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _file_error(
+            path,
+            fmt,
+            f"invalid UTF-8 byte {data[exc.start : exc.start + 1]!r} on line {line}",
+            "re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8) or pass "
+            "encoding='utf8-lossy' to replace the invalid bytes",
+        ) from exc
+
+
+def _check_separator(path: str, names: Sequence[str], separator: str) -> None:
+    """A CSV read with the wrong separator has one column whose name holds the real one."""
+    if len(names) != 1:
+        return
+    for other in _SEPARATORS:
+        if other != separator and other in names[0]:
+            raise _file_error(
+                path,
+                "csv",
+                f"the header has one column {names[0][:80]!r} with {other!r} inside",
+                f"pass separator={other!r}",
+            )
+
+
 def _scan_raw(path: str, fmt: Format, *, separator: str, encoding: str) -> pl.LazyFrame:
     """Scan one path (a file, a glob or a hive-partitioned folder) without reading it."""
-    try:
-        if os.path.isdir(path):
-            return pl.scan_parquet(
-                os.path.join(path, "**", "*.parquet"), hive_partitioning=True
+    if os.path.isdir(path):
+        if fmt != "parquet":
+            raise PolicyError(
+                f"a folder ({path!r}) is read as hive-partitioned Parquet; for {fmt} files "
+                f"pass a glob such as {os.path.join(path, '*.' + fmt)!r}"
             )
-        matches = _glob.glob(path)
+        pattern = os.path.join(path, "**", "*.parquet")
+        matches = sorted(_glob.glob(pattern, recursive=True))
         if not matches:
-            raise SchemaError(f"bad_type: no file matches {path!r}", reason="bad_type")
+            raise _file_error(path, fmt, "no .parquet file in the folder", "check the path")
+    else:
+        pattern = path
+        matches = sorted(_glob.glob(path, recursive=True))
+        if not matches:
+            raise _file_error(path, fmt, "no file matches", "check the path")
+    for i, match in enumerate(matches):
+        if fmt in ("parquet", "ipc"):
+            _check_binary(match, fmt)
+        elif i < _TEXT_FILES_CHECKED:
+            _check_text(match, fmt, encoding, _UTF8_CHECK_BYTES if i == 0 else 1 << 16)
+    try:
         if fmt == "parquet":
-            return pl.scan_parquet(path)
-        if fmt == "ipc":
-            return pl.scan_ipc(path)
-        if fmt == "csv":
+            frame = pl.scan_parquet(pattern, hive_partitioning=os.path.isdir(path) or None)
+        elif fmt == "ipc":
+            frame = pl.scan_ipc(pattern)
+        elif fmt == "csv":
             sep = "\t" if separator == "," and path.endswith(".tsv") else separator
-            return pl.scan_csv(
-                path, infer_schema=False, separator=sep, encoding=encoding  # type: ignore[arg-type]
+            frame = pl.scan_csv(
+                pattern,
+                infer_schema=False,
+                separator=sep,
+                encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
             )
-        first = matches[0]
-        if fmt == "json":
-            frame = pl.read_json(first, infer_schema_length=None)
-            return pl.concat([frame.lazy()] + [pl.read_json(m).lazy() for m in matches[1:]],
-                             how="diagonal_relaxed")
-        names = pl.read_ndjson(first, n_rows=_SAMPLE_ROWS, infer_schema_length=None).columns
-        return pl.scan_ndjson(path, schema=dict.fromkeys(names, pl.String))
+            _check_separator(matches[0], frame.collect_schema().names(), sep)
+        elif fmt == "json":
+            frame = pl.concat(
+                [pl.read_json(m, infer_schema_length=None).lazy() for m in matches],
+                how="diagonal_relaxed",
+            )
+        else:
+            names = pl.read_ndjson(
+                matches[0], n_rows=_SAMPLE_ROWS, infer_schema_length=None
+            ).columns
+            frame = pl.scan_ndjson(pattern, schema=dict.fromkeys(names, pl.String))
+        frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        if isinstance(exc, SchemaError):
+        if isinstance(exc, CsMetricsError):
             raise
-        raise SchemaError(
-            f"bad_type: cannot read {path!r} as {fmt}: {exc}. Check the file is complete and "
-            "in that format (pass format= to override the suffix).",
-            reason="bad_type",
-        ) from exc
+        raise unreadable(repr(path), exc) from exc
+    return frame
 
 
 def scan_events(
@@ -273,11 +466,12 @@ def scan_events(
     *,
     adapter: str | Callable[..., Any] = "canonical",
     tz: str | None = None,
-    format: Format | None = None,  # noqa: A002 - the natural name
+    format: Format | None = None,
     ts_format: str | None = None,
     separator: str = ",",
     encoding: Literal["utf8", "utf8-lossy"] = "utf8",
     ts_bounds: tuple[dt.datetime | None, dt.datetime | None] = (DEFAULT_TS_MIN, None),
+    id_dtype: IdDtype | Mapping[str, IdDtype] = "auto",
     check_duplicates: bool = True,
     options: Mapping[str, Any] | None = None,
 ) -> EventLog:
@@ -297,57 +491,89 @@ def scan_events(
         ``parquet``, ``csv``, ``ipc`` (Arrow/Feather), ``ndjson`` or ``json``; by default
         taken from the suffix.
     ts_format
-        strftime format of string time stamps (default ISO 8601 with an offset, or naive
-        ISO 8601 together with ``tz``).
+        strftime format of string time stamps (default ISO 8601 with an offset or RFC 2822,
+        or naive ISO 8601 together with ``tz``).
     separator, encoding
         CSV options (``encoding="utf8-lossy"`` replaces invalid bytes).
     ts_bounds, check_duplicates
         See :meth:`EventLog.from_frame`.
+    id_dtype
+        See :meth:`EventLog.from_frame`. CSV and NDJSON are read as text; with ``"auto"`` an
+        id column whose first 10,000 values are all integers becomes Int64, and a later
+        non-integer id is rejected (``bad_type``): pass ``id_dtype="string"`` to keep text.
     options
         Extra keyword arguments for the adapter.
 
     Returns
     -------
     EventLog
-        Nothing has been read yet beyond the schema (and a sample to tell integer ids).
+        Nothing has been read yet beyond the schema, the first and last bytes of each
+        Parquet/Arrow file (to catch truncated files), and for CSV/NDJSON the first 10,000
+        rows' ids (to tell integer ids) and the first MiB of the first file (64 KiB of the
+        next 99) to check the encoding. NDJSON keys are taken from the first 10,000 records
+        of the first file.
+
+    Raises
+    ------
+    SchemaError
+        An unreadable file (truncated, not UTF-8, wrong separator, empty), a missing column
+        or naive time stamps without ``tz``; the message names the file and the fix.
+    PolicyError
+        An argument out of range (unknown suffix or format, an unknown ``tz`` …).
 
     Examples
     --------
     >>> import csmetrics as csm, tempfile, os
-    >>> sample = csm.datasets.sample_log().collect()
-    >>> path = os.path.join(tempfile.mkdtemp(), "events.parquet")
-    >>> sample.write_parquet(path)
-    >>> csm.scan_events(path).frame.collect().height == sample.height
+    >>> log = csm.testing.log_from_rows([("09:00", "case_created", "customer"),
+    ...     ("09:30", "message", "agent")])
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.csv")
+    >>> log.collect().write_csv(path)
+    >>> csm.scan_events(path).collect().equals(log.collect())
     True
     """
     if adapter != "canonical":
-        from csmetrics.adapters import get_adapter
-
-        chosen = get_adapter(adapter) if isinstance(adapter, str) else adapter
+        adapters = importlib.import_module("csmetrics.adapters")
+        chosen = adapters.get_adapter(adapter) if isinstance(adapter, str) else adapter
         result = chosen(source, tz=tz, **dict(options or {}))
         if isinstance(result, EventLog):
             return result
         return EventLog.from_frame(result, tz=tz, ts_bounds=ts_bounds, source=str(source))
     if not isinstance(source, str | os.PathLike | list | tuple):
         return EventLog.from_frame(
-            source, tz=tz, ts_format=ts_format, ts_bounds=ts_bounds,
+            source,
+            tz=tz,
+            ts_format=ts_format,
+            ts_bounds=ts_bounds,
+            id_dtype=id_dtype,
             check_duplicates=check_duplicates,
         )
-    paths = [os.fspath(p) for p in source] if isinstance(source, list | tuple) else [
-        os.fspath(source)
-    ]
+    paths = (
+        [os.fspath(p) for p in source] if isinstance(source, list | tuple) else [os.fspath(source)]
+    )
+    if not paths:
+        raise PolicyError("'source' is an empty list; pass at least one path")
+    if encoding not in ("utf8", "utf8-lossy"):
+        raise PolicyError(f"'encoding' must be in ('utf8', 'utf8-lossy') (got {encoding!r})")
     frames = []
+    formats = []
     for path in paths:
-        fmt = "parquet" if os.path.isdir(path) else _format_of(path, format)
+        fmt = (format or "parquet") if os.path.isdir(path) else _format_of(path, format)
+        formats.append(fmt)
         frames.append(_scan_raw(path, fmt, separator=separator, encoding=encoding))
-    raw = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-    return EventLog.from_frame(
+    name = ", ".join(repr(p) for p in paths)
+    try:
+        raw = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+    except pl.exceptions.PolarsError as exc:
+        raise unreadable(name, exc) from exc
+    return _from_raw(
         raw,
+        text_source=any(f in ("csv", "ndjson") for f in formats),
         tz=tz,
         ts_format=ts_format,
         ts_bounds=ts_bounds,
+        id_dtype=id_dtype,
         check_duplicates=check_duplicates,
-        source=", ".join(paths),
+        source=name,
     )
 
 
