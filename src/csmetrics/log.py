@@ -20,7 +20,7 @@ from typing import Any, Literal, overload
 import attrs
 import polars as pl
 
-from csmetrics.exceptions import CsMetricsError, PolicyError, SchemaError
+from csmetrics.exceptions import AdapterError, CsMetricsError, PolicyError, SchemaError
 from csmetrics.schema import ID_COLUMNS
 from csmetrics.validate import DEFAULT_TS_MIN, Annotated, annotate, raise_first, unreadable
 
@@ -140,6 +140,8 @@ class EventLog:
     rejected: pl.LazyFrame | None = None
     source: str = "<frame>"
     _annotated: Annotated | None = attrs.field(default=None, repr=False, alias="annotated")
+    source_rejects: pl.LazyFrame | None = attrs.field(default=None, repr=False)
+    """Source records an adapter could not map (also in ``rejected``); ``None`` if none."""
 
     @classmethod
     def from_frame(
@@ -242,10 +244,37 @@ class EventLog:
             return self.frame if mode == "raise" else (self.frame, _empty_rejects(self.frame))
         if mode == "raise":
             raise_first(self._annotated)
+            self._raise_source_rejects()
             return self.frame
         self._annotated.raise_naive()
         assert self.rejected is not None
         return self.frame, self.rejected
+
+    def _raise_source_rejects(self) -> None:
+        """Raise when an adapter could not map some source records (raise mode)."""
+        if self.source_rejects is None:
+            return
+        try:
+            counts = (
+                self.source_rejects.group_by("reason", "reason_column")
+                .agg(pl.len().alias("n"))
+                .sort("n", descending=True)
+                .collect()
+            )
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise unreadable(self.source, exc) from exc
+        if counts.height == 0:
+            return
+        total = int(counts["n"].sum())
+        parts = ", ".join(
+            f"{row['reason']} on {row['reason_column']!r} ({row['n']} records)"
+            for row in counts.iter_rows(named=True)
+        )
+        raise AdapterError(
+            f"{self.source}: {total} source record(s) could not be mapped: {parts}. Fix the "
+            "source or the adapter's mapping options, or pass on_invalid='quarantine' to set "
+            "them aside (they stay in log.rejected)."
+        )
 
     def checked(self, on_invalid: Literal["raise", "quarantine"] = "raise") -> EventLog:
         """This log after its rules were checked: raises, or sets bad rows aside."""
@@ -253,8 +282,12 @@ class EventLog:
             raise PolicyError(
                 f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})"
             )
-        if self._annotated is None:
+        if self._annotated is None and self.source_rejects is None:
             return self
+        if self._annotated is None:
+            if on_invalid == "raise":
+                self._raise_source_rejects()
+            return EventLog(self.frame, self.rejected, self.source, None)
         if on_invalid == "raise":
             self.validate("raise")
         else:

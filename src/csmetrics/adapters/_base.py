@@ -463,9 +463,11 @@ def finish(
         parts.extend(unmapped)
     assert log.rejected is not None  # from_frame always sets rejects
     rejected = log.rejected
+    source_rejects = None
     if parts:
+        source_rejects = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
         rejected = pl.concat([*parts, log.rejected], how="diagonal_relaxed")
-    return EventLog(log.frame, rejected, source, log._annotated)
+    return EventLog(log.frame, rejected, source, log._annotated, source_rejects=source_rejects)
 
 
 def mapping_from(value: object, *, what: str, source: object) -> dict[str, Any]:
