@@ -66,7 +66,7 @@ def simulate(
 
     The log is the same for the same arguments (within one Polars version), whatever the
     number of threads. It is built with Polars expressions only: about a million cases (ten
-    million events) take seconds.
+    million events) take about ten CPU seconds and 2.3 GiB.
 
     What it holds:
 

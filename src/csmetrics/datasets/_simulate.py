@@ -306,6 +306,7 @@ def _channels(
 
 
 def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -> pl.DataFrame:
+    """Every case's events as columns of times (``t_*``, ``a_k``, ``c_k``) and payloads."""
     kind = pl.col("kind")
     is_voice = kind == _VOICE
     is_social = kind == _SOCIAL
@@ -859,6 +860,7 @@ def _slot(
 
 
 def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """One frame per kind of event, all with the columns of ``_SLOT_SCHEMA``."""
     col = pl.col
     is_social = col("kind") == _SOCIAL
     is_async = _kind_in(_ASYNC)
