@@ -12,6 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from csmetrics import adapters, cases, datasets, metrics, plugins, testing
+from csmetrics.calendar import (
+    BusinessCalendar,
+    Holiday,
+    Schedule,
+    business_deadline,
+    business_duration,
+    with_business_durations,
+)
 from csmetrics.cases import case_table, explain, next_reply_pairs
 from csmetrics.compute import compute, survival
 from csmetrics.exceptions import (
@@ -29,15 +37,20 @@ from csmetrics.validate import validate
 
 __all__ = [
     "AdapterError",
+    "BusinessCalendar",
     "CalendarError",
     "CsMetricsError",
     "EventLog",
+    "Holiday",
     "PluginError",
     "Policy",
     "PolicyError",
+    "Schedule",
     "SchemaError",
     "UnknownMetricError",
     "adapters",
+    "business_deadline",
+    "business_duration",
     "case_table",
     "cases",
     "compute",
@@ -50,6 +63,7 @@ __all__ = [
     "survival",
     "testing",
     "validate",
+    "with_business_durations",
 ]
 
 

@@ -8,11 +8,13 @@ Call ``.explain()`` on the result to read it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Final, Literal
 
 import polars as pl
 
 from csmetrics._events import annotate_events, is_type, sort_events
+from csmetrics._light import light_case_table, light_columns
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
 from csmetrics.policy import Policy
@@ -71,6 +73,7 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
     "n_bot_messages",
     "n_notes",
     "n_reopens",
+    "reopened",
     "n_assignments",
     "n_transfers",
     "n_escalations",
@@ -252,6 +255,7 @@ def _derived(policy: Policy) -> list[list[pl.Expr]]:
         reply_at.alias("first_response_at"),
         resolution_start.alias("_resolution_start"),
         (~is_open & (pl.col("n_reopens") == 0) & n_replies_ok).alias("one_touch"),
+        (pl.col("n_reopens") > 0).alias("reopened"),
     ]
     stage3 = [
         frt.alias("first_response_time"),
@@ -265,6 +269,7 @@ def case_table(
     log: EventLog | object,
     policy: Policy | None = None,
     *,
+    columns: Collection[str] | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
     """One row per case with every per-case fact (DESIGN §3), as a lazy frame.
@@ -275,6 +280,11 @@ def case_table(
         An :class:`~csmetrics.EventLog`, or anything :meth:`EventLog.from_frame` reads.
     policy
         The definitions to apply; default ``Policy()`` (the ``csmetrics`` preset).
+    columns
+        Only these columns (and ``case_id``). When none of them needs the events in
+        sequence (status clocks, next-reply pairs, reopen counts, the chatwoot/zendesk
+        first-response variants), the table is built by one ``group_by`` without sorting
+        the events, which is several times faster: you pay only for what you ask.
     on_invalid
         ``"raise"``: check the log's rules first and raise on any broken one (this collects
         the rule counts once); ``"quarantine"``: leave invalid rows out (they stay in
@@ -283,7 +293,7 @@ def case_table(
     Returns
     -------
     pl.LazyFrame
-        Columns :data:`CASE_COLUMNS`, then pass-through columns. Durations are
+        Columns :data:`CASE_COLUMNS` (or ``columns``), then pass-through columns. Durations are
         ``Duration("us")``, counts ``UInt32``, flags ``Boolean``.
 
     Examples
@@ -297,7 +307,38 @@ def case_table(
     30 minutes, not 1: the bot's 09:01 message is not a response.
     """
     policy = policy or Policy()
+    if columns is not None:
+        wanted = list(dict.fromkeys(c for c in columns if c != "case_id"))
+        passthrough = _passthrough_of(log)
+        unknown = [c for c in wanted if c not in CASE_COLUMNS and c not in passthrough]
+        if unknown:
+            raise PolicyError(
+                f"column(s) {unknown} are not in the case table; available: "
+                f"{[*CASE_COLUMNS, *sorted(passthrough)]}"
+            )
+        if set(wanted) <= light_columns(policy) | passthrough:
+            events = windowed_events(log, policy, on_invalid=on_invalid)
+            return light_case_table(events, policy, wanted)
+        full = aggregate_cases(annotated_events(log, policy, on_invalid=on_invalid), policy)
+        return full.select("case_id", *wanted)
     return aggregate_cases(annotated_events(log, policy, on_invalid=on_invalid), policy)
+
+
+def _passthrough_of(log: EventLog | object) -> set[str]:
+    names = as_event_log(log).frame.collect_schema().names()
+    return {c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")}
+
+
+def windowed_events(
+    log: EventLog | object, policy: Policy, *, on_invalid: OnInvalid = "raise"
+) -> pl.LazyFrame:
+    """The log's valid events up to ``as_of``, with ``_as_of``, in no particular order."""
+    if on_invalid not in ("raise", "quarantine"):
+        raise PolicyError(f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})")
+    events = with_optional_columns(as_event_log(log).checked(on_invalid).frame)
+    return events.with_columns(resolve_as_of(events, policy).alias("_as_of")).filter(
+        pl.col("ts") <= pl.col("_as_of")
+    )
 
 
 def annotated_events(
@@ -308,13 +349,7 @@ def annotated_events(
     Shared by :func:`case_table`, :func:`next_reply_pairs` and :func:`csmetrics.compute`,
     so that a plan using several of them reads and sorts the events once.
     """
-    if on_invalid not in ("raise", "quarantine"):
-        raise PolicyError(f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})")
-    events = with_optional_columns(as_event_log(log).checked(on_invalid).frame)
-    frame = events.with_columns(resolve_as_of(events, policy).alias("_as_of")).filter(
-        pl.col("ts") <= pl.col("_as_of")
-    )
-    return annotate_events(sort_events(frame), policy)
+    return annotate_events(sort_events(windowed_events(log, policy, on_invalid=on_invalid)), policy)
 
 
 def aggregate_cases(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:

@@ -12,7 +12,14 @@ from typing import Final, Literal
 
 import polars as pl
 
-from csmetrics.cases import OnInvalid, aggregate_cases, annotated_events, next_reply_pairs
+from csmetrics._light import light_columns
+from csmetrics.cases import (
+    OnInvalid,
+    aggregate_cases,
+    annotated_events,
+    case_table,
+    next_reply_pairs,
+)
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
 from csmetrics.metrics import registry
@@ -204,6 +211,29 @@ def _backlog(
     )
 
 
+_ALWAYS: Final[tuple[str, ...]] = ("is_open", "merged", "agent_created", "as_of")
+
+
+def _needed_columns(
+    metrics: list[Metric], by: list[str], period: Period | None, policy: Policy
+) -> list[str] | None:
+    """The case-table columns a computation needs, or ``None`` when it needs them all.
+
+    ``None`` (the full, sequential plan) when a metric is measured on next-reply pairs,
+    declares no columns (a plugin that did not say), or needs a column that only the
+    sequential plan gives.
+    """
+    if any(m.level == "pair" or not m.columns for m in metrics):
+        return None
+    needed = [*_ALWAYS, *by, *(c for m in metrics for c in m.columns)]
+    if period is not None or any(m.kind == "backlog" for m in metrics):
+        needed += ["created_at", "last_resolved_at"]
+    wanted = list(dict.fromkeys(needed))
+    if not set(wanted) <= light_columns(policy) | set(by):
+        return None
+    return wanted
+
+
 def compute(
     log: EventLog | object,
     metrics: str | Metric | Sequence[str | Metric] | None = None,
@@ -274,8 +304,13 @@ def compute(
     by_cols = [by] if isinstance(by, str) else list(by)
     if period is not None and period not in PERIODS:
         raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
-    events = annotated_events(log, policy, on_invalid=on_invalid)
-    cases = aggregate_cases(events, policy)
+    columns = _needed_columns(chosen, by_cols, period, policy)
+    events: pl.LazyFrame | None = None
+    if columns is None:
+        events = annotated_events(log, policy, on_invalid=on_invalid)
+        cases = aggregate_cases(events, policy)
+    else:  # every metric asked for is order-free: one group_by, no sort
+        cases = case_table(log, policy, columns=columns, on_invalid=on_invalid)
     available = cases.collect_schema().names()
     unknown = [c for c in by_cols if c not in available]
     if unknown:
@@ -299,6 +334,7 @@ def compute(
         wide = _grouped(cases, keys, aggs)
         parts += [_tidy(wide, keys, m, f"_{i}_", qs) for i, m in enumerate(case_level)]
     for metric in (m for m in chosen if m.level == "pair"):
+        assert events is not None  # pair metrics always take the sequential plan
         pairs = next_reply_pairs(log, policy, events=events).join(
             cases.select("case_id", *keys, "merged", "agent_created", "is_open"),
             on="case_id",

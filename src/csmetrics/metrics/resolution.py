@@ -52,8 +52,8 @@ reopen_rate = _builtin(
         ),
         docs="metrics/reopen_rate",
         population=lambda policy: counted(policy) & pl.col("first_resolved_at").is_not_null(),
-        value=lambda policy: pl.col("n_reopens") > 0,
-        columns=("first_resolved_at", "n_reopens", "merged"),
+        value=lambda policy: pl.col("reopened"),
+        columns=("first_resolved_at", "reopened", "merged"),
     )
 )
 
