@@ -119,3 +119,31 @@ def test_metrics_lists_every_metric(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["metrics"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in csm.metrics.names())
+
+
+def test_report_with_calendar(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar = tmp_path / "office.toml"
+    calendar.write_text(
+        'name = "office"\ntimezone = "Europe/Paris"\n\n[[schedule]]\n'
+        'mon = ["09:00-17:00"]\ntue = ["09:00-17:00"]\nwed = ["09:00-17:00"]\n'
+        'thu = ["09:00-17:00"]\nfri = ["09:00-17:00"]\n'
+    )
+    assert (
+        main(
+            [
+                "report",
+                str(events_file),
+                "--metric",
+                "first_response_time",
+                "--calendar",
+                str(calendar),
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
+    metrics = pl.read_csv(capsys.readouterr().out.encode())["metric"].to_list()
+    assert metrics == ["first_response_time", "first_response_time_business"]

@@ -33,6 +33,7 @@ from csmetrics.exceptions import (
 )
 from csmetrics.log import EventLog, scan_events
 from csmetrics.policy import Policy
+from csmetrics.report import Report, Summary
 from csmetrics.validate import validate
 
 __all__ = [
@@ -45,8 +46,10 @@ __all__ = [
     "PluginError",
     "Policy",
     "PolicyError",
+    "Report",
     "Schedule",
     "SchemaError",
+    "Summary",
     "UnknownMetricError",
     "adapters",
     "business_deadline",

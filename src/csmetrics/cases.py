@@ -15,6 +15,7 @@ import polars as pl
 
 from csmetrics._events import annotate_events, is_type, sort_events
 from csmetrics._light import light_case_table, light_columns
+from csmetrics.calendar import BusinessCalendar, business_duration
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
 from csmetrics.policy import Policy
@@ -28,6 +29,7 @@ from csmetrics.schema import (
 )
 
 __all__ = [
+    "BUSINESS_COLUMNS",
     "CASE_COLUMNS",
     "aggregate_cases",
     "annotated_events",
@@ -185,6 +187,65 @@ def _aggregations(policy: Policy, passthrough: list[str]) -> list[pl.Expr]:
     return aggs
 
 
+BUSINESS_COLUMNS: Final[tuple[str, ...]] = (
+    "first_response_time_business",
+    "first_resolution_time_business",
+    "full_resolution_time_business",
+    "requester_wait_time_business",
+    "agent_wait_time_business",
+    "on_hold_time_business",
+    "next_reply_time_sum_business",
+    "next_reply_time_max_business",
+)
+"""Business-time twins added to the case table when a calendar is given (DESIGN §5)."""
+
+
+def _business_aggregations(policy: Policy) -> list[pl.Expr]:
+    def spans(statuses: frozenset[str]) -> pl.Expr:
+        inside = pl.col("_status_before").is_in(sorted(statuses))
+        return pl.when(inside).then(pl.col("_status_span_b")).sum()
+
+    return [
+        spans(policy.requester_wait_statuses).alias("_requester_spans_b"),
+        spans(policy.agent_wait_statuses).alias("_agent_spans_b"),
+        spans(policy.on_hold_statuses).alias("_hold_spans_b"),
+        pl.col("_pair_b").sum().alias("next_reply_time_sum_business"),
+        pl.col("_pair_b").max().alias("next_reply_time_max_business"),
+    ]
+
+
+def _business_twins(policy: Policy, calendar: BusinessCalendar) -> list[pl.Expr]:
+    """Business twins of the durations: same start and end, measured in ``calendar``."""
+    tail = business_duration("_status_since", "as_of", calendar)
+
+    def clock(spans: str, statuses: frozenset[str]) -> pl.Expr:
+        running = pl.when(pl.col("status_at_as_of").is_in(sorted(statuses))).then(tail)
+        return pl.col(spans).fill_null(_ZERO) + running.fill_null(_ZERO)
+
+    def twin(calendar_column: str, start: str, end: str) -> pl.Expr:
+        measured = business_duration(start, end, calendar)
+        clamped = pl.when(measured < _ZERO).then(_ZERO).otherwise(measured)
+        return pl.when(pl.col(calendar_column).is_not_null()).then(clamped)
+
+    return [
+        twin("first_response_time", "first_response_start_at", "first_response_at").alias(
+            "first_response_time_business"
+        ),
+        twin("first_resolution_time", "_resolution_start", "first_resolved_at").alias(
+            "first_resolution_time_business"
+        ),
+        twin("full_resolution_time", "_resolution_start", "last_resolved_at").alias(
+            "full_resolution_time_business"
+        ),
+        clock("_requester_spans_b", policy.requester_wait_statuses).alias(
+            "requester_wait_time_business"
+        ),
+        clock("_agent_spans_b", policy.agent_wait_statuses).alias("agent_wait_time_business"),
+        clock("_hold_spans_b", policy.on_hold_statuses).alias("on_hold_time_business"),
+        pl.col("next_reply_time_sum_business").fill_null(_ZERO),
+    ]
+
+
 def _derived(policy: Policy) -> list[list[pl.Expr]]:
     """Columns computed from the aggregates, in dependency stages."""
     as_of = pl.col("as_of")
@@ -270,6 +331,7 @@ def case_table(
     policy: Policy | None = None,
     *,
     columns: Collection[str] | None = None,
+    calendar: BusinessCalendar | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
     """One row per case with every per-case fact (DESIGN §3), as a lazy frame.
@@ -280,6 +342,10 @@ def case_table(
         An :class:`~csmetrics.EventLog`, or anything :meth:`EventLog.from_frame` reads.
     policy
         The definitions to apply; default ``Policy()`` (the ``csmetrics`` preset).
+    calendar
+        A :class:`~csmetrics.BusinessCalendar`: adds the business-time twin of every
+        duration (``first_response_time_business`` …, the status clocks summed per status
+        interval, next-reply pairs per pair), measured in that calendar (DESIGN §5).
     columns
         Only these columns (and ``case_id``). When none of them needs the events in
         sequence (status clocks, next-reply pairs, reopen counts, the chatwoot/zendesk
@@ -310,7 +376,8 @@ def case_table(
     if columns is not None:
         wanted = list(dict.fromkeys(c for c in columns if c != "case_id"))
         passthrough = _passthrough_of(log)
-        unknown = [c for c in wanted if c not in CASE_COLUMNS and c not in passthrough]
+        known = {*CASE_COLUMNS, *(BUSINESS_COLUMNS if calendar is not None else ())}
+        unknown = [c for c in wanted if c not in known and c not in passthrough]
         if unknown:
             raise PolicyError(
                 f"column(s) {unknown} are not in the case table; available: "
@@ -319,9 +386,10 @@ def case_table(
         if set(wanted) <= light_columns(policy) | passthrough:
             events = windowed_events(log, policy, on_invalid=on_invalid)
             return light_case_table(events, policy, wanted)
-        full = aggregate_cases(annotated_events(log, policy, on_invalid=on_invalid), policy)
-        return full.select("case_id", *wanted)
-    return aggregate_cases(annotated_events(log, policy, on_invalid=on_invalid), policy)
+        events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
+        return aggregate_cases(events, policy, calendar=calendar).select("case_id", *wanted)
+    events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
+    return aggregate_cases(events, policy, calendar=calendar)
 
 
 def _passthrough_of(log: EventLog | object) -> set[str]:
@@ -342,30 +410,54 @@ def windowed_events(
 
 
 def annotated_events(
-    log: EventLog | object, policy: Policy, *, on_invalid: OnInvalid = "raise"
+    log: EventLog | object,
+    policy: Policy,
+    *,
+    on_invalid: OnInvalid = "raise",
+    calendar: BusinessCalendar | None = None,
 ) -> pl.LazyFrame:
     """The log's events up to ``as_of``, sorted in event order, with per-event columns.
 
     Shared by :func:`case_table`, :func:`next_reply_pairs` and :func:`csmetrics.compute`,
     so that a plan using several of them reads and sorts the events once.
     """
-    return annotate_events(sort_events(windowed_events(log, policy, on_invalid=on_invalid)), policy)
+    events = annotate_events(
+        sort_events(windowed_events(log, policy, on_invalid=on_invalid)), policy
+    )
+    if calendar is None:
+        return events
+    return events.with_columns(
+        pl.when(pl.col("_status_span").is_not_null())
+        .then(business_duration(pl.col("_status_before_since"), "ts", calendar))
+        .alias("_status_span_b"),
+        pl.when(pl.col("_pair").is_not_null())
+        .then(business_duration(pl.col("ts") - pl.col("_pair"), "ts", calendar))
+        .alias("_pair_b"),
+    )
 
 
-def aggregate_cases(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+def aggregate_cases(
+    events: pl.LazyFrame, policy: Policy, *, calendar: BusinessCalendar | None = None
+) -> pl.LazyFrame:
     """The case table from :func:`annotated_events` (one ``group_by``)."""
     names = events.collect_schema().names()
     passthrough = [c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")]
-    table = events.group_by("case_id").agg(_aggregations(policy, passthrough))
+    aggs = _aggregations(policy, passthrough)
+    if calendar is not None:
+        aggs += _business_aggregations(policy)
+    table = events.group_by("case_id").agg(aggs)
     for stage in _derived(policy):
         table = table.with_columns(stage)
+    if calendar is not None:
+        table = table.with_columns(_business_twins(policy, calendar))
     kind = channel_kind_expr(policy.channels)
     table = table.with_columns(
         kind.alias("channel_kind"),
         kind.is_in(sorted(PUBLIC_KINDS)).alias("is_public_channel"),
         pl.col("status_at_as_of").cast(STATUS_DTYPE),
     )
-    return table.select(*CASE_COLUMNS, *passthrough)
+    business = BUSINESS_COLUMNS if calendar is not None else ()
+    return table.select(*CASE_COLUMNS, *business, *passthrough)
 
 
 def next_reply_pairs(
@@ -394,8 +486,16 @@ def next_reply_pairs(
     policy = policy or Policy()
     if events is None:
         events = annotated_events(log, policy, on_invalid=on_invalid)
+    business = (
+        [pl.col("_pair_b").alias("next_reply_time_business")]
+        if "_pair_b" in events.collect_schema().names()
+        else []
+    )
     return events.filter(pl.col("_pair").is_not_null()).select(
-        "case_id", pl.col("ts").alias("replied_at"), pl.col("_pair").alias("next_reply_time")
+        "case_id",
+        pl.col("ts").alias("replied_at"),
+        pl.col("_pair").alias("next_reply_time"),
+        *business,
     )
 
 

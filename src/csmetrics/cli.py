@@ -64,6 +64,9 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="csmetrics", choices=PRESETS, help="definitions")
     parser.add_argument("--as-of", dest="as_of", help="observation end, ISO 8601 with offset")
     parser.add_argument("--timezone", help="zone periods are cut in (default UTC)")
+    parser.add_argument(
+        "--calendar", help="business calendar TOML file: adds business-time twins of durations"
+    )
 
 
 def _add_output(parser: argparse.ArgumentParser, default: str = "table") -> None:
@@ -102,7 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         "--on-invalid", dest="on_invalid", choices=("raise", "quarantine"), default="raise"
     )
     report.add_argument("--rejects", help="with --on-invalid quarantine: write rejected rows here")
-    _add_output(report)
+    report.add_argument(
+        "--format",
+        default="table",
+        choices=(*FORMATS, "html"),
+        help="output format (html: the self-contained report with charts; needs -o)",
+    )
+    report.add_argument("-o", "--output", help="write here instead of standard output")
 
     cases = commands.add_parser("cases", help="the case table (one row per case)")
     _add_input(cases)
@@ -133,6 +142,11 @@ def _policy(args: argparse.Namespace) -> csm.Policy:
     if args.timezone:
         knobs["timezone"] = args.timezone
     return csm.Policy.preset(args.preset, **knobs)
+
+
+def _calendar(args: argparse.Namespace) -> csm.BusinessCalendar | None:
+    path = getattr(args, "calendar", None)
+    return csm.BusinessCalendar.from_toml(path) if path else None
 
 
 def _read(args: argparse.Namespace) -> csm.EventLog:
@@ -230,12 +244,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + (f" (written to {args.rejects})" if args.rejects else "")
             + "\n"
         )
+    if args.format == "html":
+        if not args.output:
+            raise PolicyError("--format html needs -o/--output FILE")
+        if len(args.by) > 1:
+            raise PolicyError(f"--format html compares one --by column (got {args.by})")
+        csm.Report(
+            log,
+            policy=policy,
+            by=args.by[0] if args.by else "channel",
+            period=args.period or "week",
+            calendar=_calendar(args),
+            on_invalid=args.on_invalid,
+        ).to_html(args.output)
+        sys.stderr.write(f"csmetrics: HTML report written to {args.output}\n")
+        return EXIT_OK
     result = csm.compute(
         log,
         args.metric or None,
         by=args.by,
         period=args.period,
         policy=policy,
+        calendar=_calendar(args),
         on_invalid=args.on_invalid,
     ).collect()
     _write(_report_table(result, args.by, bool(args.period), args.format), args.format, args.output)
@@ -243,7 +273,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_cases(args: argparse.Namespace) -> int:
-    table = csm.case_table(_read(args), _policy(args)).collect()
+    table = csm.case_table(_read(args), _policy(args), calendar=_calendar(args)).collect()
     _write(table, args.format, args.output)
     if args.output:
         sys.stderr.write(f"csmetrics: {table.height} cases written to {args.output}\n")

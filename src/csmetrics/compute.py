@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, Literal
 
+import attrs
 import polars as pl
 
 from csmetrics._light import light_columns
+from csmetrics.calendar import BusinessCalendar
 from csmetrics.cases import (
     OnInvalid,
     aggregate_cases,
@@ -212,6 +214,28 @@ def _backlog(
 
 
 _ALWAYS: Final[tuple[str, ...]] = ("is_open", "merged", "agent_created", "as_of")
+_BUSINESS_TWINS: Final[dict[str, str]] = {
+    "first_response_time": "first_response_time_business",
+    "first_resolution_time": "first_resolution_time_business",
+    "full_resolution_time": "full_resolution_time_business",
+    "requester_wait_time": "requester_wait_time_business",
+    "agent_wait_time": "agent_wait_time_business",
+    "on_hold_time": "on_hold_time_business",
+    "next_reply_time": "next_reply_time_business",
+}
+
+
+def business_twin(metric: Metric) -> Metric:
+    """The business-time twin of a built-in duration metric: same population and clock."""
+    column = _BUSINESS_TWINS[metric.name]
+    return attrs.evolve(
+        metric,
+        name=column,
+        definition=metric.definition + " Measured in business time (the calendar's open hours).",
+        value=lambda policy: pl.col(column),
+        columns=(*metric.columns, column),
+        censor_start=None,
+    )
 
 
 def _needed_columns(
@@ -242,6 +266,7 @@ def compute(
     period: Period | None = None,
     policy: Policy | None = None,
     quantiles: Sequence[float] = (0.5, 0.9),
+    calendar: BusinessCalendar | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
     """Compute metrics per group and period as one tidy lazy frame.
@@ -263,6 +288,9 @@ def compute(
         The definitions; default ``Policy()``.
     quantiles
         Quantiles to report (linear interpolation), as columns ``p50``, ``p90`` ….
+    calendar
+        A :class:`~csmetrics.BusinessCalendar`: every duration metric asked for is also
+        reported in business time, as ``<name>_business``.
     on_invalid
         ``"raise"`` on any invalid event, or ``"quarantine"`` to leave invalid rows out
         (they stay in ``log.rejected``).
@@ -300,6 +328,8 @@ def compute(
     chosen = resolve_metrics(metrics)
     if not chosen:
         raise PolicyError("'metrics' must name at least one metric")
+    if calendar is not None:
+        chosen += [business_twin(m) for m in chosen if m.name in _BUSINESS_TWINS]
     qs = _check_quantiles(quantiles)
     by_cols = [by] if isinstance(by, str) else list(by)
     if period is not None and period not in PERIODS:
@@ -307,10 +337,10 @@ def compute(
     columns = _needed_columns(chosen, by_cols, period, policy)
     events: pl.LazyFrame | None = None
     if columns is None:
-        events = annotated_events(log, policy, on_invalid=on_invalid)
-        cases = aggregate_cases(events, policy)
+        events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
+        cases = aggregate_cases(events, policy, calendar=calendar)
     else:  # every metric asked for is order-free: one group_by, no sort
-        cases = case_table(log, policy, columns=columns, on_invalid=on_invalid)
+        cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
     available = cases.collect_schema().names()
     unknown = [c for c in by_cols if c not in available]
     if unknown:

@@ -1,0 +1,300 @@
+"""Everything a report shows, computed as lazy plans and collected together once.
+
+:func:`gather` builds the plans of the core sections (headline figures per group, the same
+overall, volume and backlog per period, counts for the definitions) and collects them in one
+:func:`polars.collect_all`. The cross-channel sections (journeys, trends, SLA) come from
+modules that may be absent or may fail on a given log: each is collected on its own and, when
+it cannot be had, carries a note saying why instead of breaking the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+import polars as pl
+
+from csmetrics.cases import OnInvalid
+from csmetrics.compute import Period, compute
+from csmetrics.exceptions import CsMetricsError
+from csmetrics.log import EventLog
+from csmetrics.metrics import registry
+from csmetrics.metrics.registry import Metric
+from csmetrics.policy import Policy
+
+__all__ = [
+    "ALL_LABEL",
+    "GROUP",
+    "HEADLINE_METRICS",
+    "JOURNEY_METRICS",
+    "QUANTILES",
+    "TIMELINE_METRICS",
+    "TREND_PERIOD",
+    "ReportData",
+    "Section",
+    "gather",
+]
+
+GROUP: Final = "_group"
+"""Column holding each row's group label (the ``by`` value as text, or :data:`ALL_LABEL`)."""
+
+ALL_LABEL: Final = "(all)"
+"""Label of the row over every group."""
+
+HEADLINE_METRICS: Final[tuple[str, ...]] = (
+    "volume",
+    "backlog",
+    "response_rate",
+    "first_response_time",
+    "first_resolution_time",
+    "reopen_rate",
+    "comp_rate",
+    "comp_value",
+)
+"""The metrics of the headline table and the distribution and comp charts."""
+
+TIMELINE_METRICS: Final[tuple[str, ...]] = ("volume", "backlog")
+"""The metrics shown per period."""
+
+JOURNEY_METRICS: Final[tuple[str, ...]] = (
+    "queue_jump_rate",
+    "channel_switch_rate",
+    "repeat_contact_rate",
+    "cross_channel_fcr",
+    "contacts_per_issue",
+)
+"""The cross-channel figures, from :func:`csmetrics.journeys.journey_metrics`."""
+
+TREND_PERIOD: Final = "day"
+"""Spikes are looked for day by day (:func:`csmetrics.trends.trends`)."""
+
+QUANTILES: Final[tuple[float, ...]] = (0.1, 0.25, 0.5, 0.75, 0.9)
+"""Quantiles computed for the distribution charts (p10 … p90)."""
+
+
+@attrs.frozen(eq=False)
+class Section:
+    """An optional part of the report: its frames, or a note saying why it is not there."""
+
+    frames: dict[str, pl.DataFrame] = attrs.field(factory=dict)
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        """Whether the section has data."""
+        return bool(self.frames) and not self.note
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ReportData:
+    """The collected contents of a report (see :class:`csmetrics.report.Report`)."""
+
+    title: str
+    source: str
+    by: str | None
+    period: Period | None
+    policy: Policy
+    calendar: object | None
+    sla: object | None
+    on_invalid: OnInvalid
+    as_of: dt.datetime | None
+    first_event_at: dt.datetime | None
+    n_events: int
+    n_cases: int
+    n_rejected: int | None
+    headline: pl.DataFrame
+    overall: pl.DataFrame
+    timeline: pl.DataFrame | None
+    journeys: Section
+    trends: Section
+    sla_section: Section
+    metrics: tuple[Metric, ...]
+    seconds: float
+
+    @property
+    def groups(self) -> list[str]:
+        """The group labels of the headline table, in order, without the overall row."""
+        return [g for g in self.headline[GROUP].unique(maintain_order=True) if g != ALL_LABEL]
+
+
+def _labelled(frame: pl.LazyFrame, by: str | None) -> pl.LazyFrame:
+    label = pl.col(by).cast(pl.String).fill_null("—") if by else pl.lit(ALL_LABEL)
+    return frame.with_columns(label.alias(GROUP))
+
+
+def _observed(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """The events up to ``policy.as_of`` (all of them without one)."""
+    if policy.as_of is None:
+        return events
+    return events.filter(pl.col("ts") <= pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC")))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _optional(build: Callable[[], Mapping[str, pl.LazyFrame | pl.DataFrame]], what: str) -> Section:
+    """Collect an optional section; any failure becomes the section's note."""
+    try:
+        plans = build()
+    except ImportError:
+        return Section(note=f"not available: {what} is not part of this csmetrics version")
+    except Exception as exc:  # an optional section never breaks the report
+        return Section(note=f"not available: {what} failed ({_first_line(exc)})")
+    try:
+        names = list(plans)
+        lazy = [p.lazy() for p in plans.values()]
+        frames = pl.collect_all(lazy)
+    except Exception as exc:
+        return Section(note=f"not available: {what} failed ({_first_line(exc)})")
+    return Section(frames=dict(zip(names, frames, strict=True)))
+
+
+def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.DataFrame]:
+    from csmetrics import journeys
+
+    return {
+        "metrics": journeys.journey_metrics(log, list(JOURNEY_METRICS), policy=policy),
+        "queue_jumps": journeys.journey_metrics(
+            log, "queue_jump_rate", by="first_channel", policy=policy
+        ),
+        "matrix": journeys.channel_switch_matrix(log, policy=policy),
+        "comp_public": journeys.journey_metrics(log, "comp_rate_by_channel", policy=policy),
+    }
+
+
+def _trends(log: EventLog, policy: Policy, by: str | None) -> dict[str, pl.LazyFrame]:
+    from csmetrics import trends
+
+    keys = ["topic", *([by] if by and by != "topic" else [])]
+    return {
+        "spikes": trends.trends(log, by=keys, period=TREND_PERIOD, policy=policy)
+        .filter(pl.col("is_spike"))
+        .sort("period_start", *keys),
+        "by_topic": trends.trends(log, by="topic", period=TREND_PERIOD, policy=policy),
+    }
+
+
+def _sla(
+    log: EventLog, policy: Policy, sla: object, calendar: object | None, by: str | None
+) -> dict[str, pl.LazyFrame | pl.DataFrame]:
+    from csmetrics import sla as sla_module  # type: ignore[attr-defined,unused-ignore]
+
+    attainment = getattr(sla_module, "sla_metrics", None) or sla_module.sla_attainment
+    kwargs: dict[str, Any] = {"policy": policy}
+    if by:
+        kwargs["by"] = by
+    if calendar is not None:
+        kwargs["calendar"] = calendar
+    result = attainment(log, sla, **kwargs)
+    if isinstance(result, pl.LazyFrame | pl.DataFrame):
+        return {"attainment": result}
+    raise TypeError(f"SLA attainment returned {type(result).__name__}, not a frame")
+
+
+def gather(
+    log: EventLog,
+    *,
+    policy: Policy,
+    by: str | None,
+    period: Period | None,
+    calendar: object | None,
+    sla: object | None,
+    on_invalid: OnInvalid,
+    title: str,
+) -> ReportData:
+    """Compute and collect every section of a report.
+
+    Raises
+    ------
+    CsMetricsError
+        What :func:`csmetrics.compute` raises: an invalid log (with ``on_invalid="raise"``),
+        an unknown ``by`` column …
+    """
+    started = time.perf_counter()
+    checked = log.checked(on_invalid)
+    by_cols: Sequence[str] = [by] if by else []
+    headline = _labelled(
+        compute(checked, HEADLINE_METRICS, by=by_cols, policy=policy, quantiles=QUANTILES), by
+    )
+    overall = _labelled(
+        compute(checked, HEADLINE_METRICS, policy=policy, quantiles=QUANTILES), None
+    )
+    plans: list[pl.LazyFrame] = [
+        headline,
+        overall,
+        _observed(checked.frame, policy).select(
+            pl.len().alias("n_events"),
+            pl.col("case_id").n_unique().alias("n_cases"),
+            pl.col("ts").min().alias("first"),
+            pl.col("ts").max().alias("last"),
+        ),
+    ]
+    if period is not None:
+        plans.append(
+            _labelled(
+                compute(checked, TIMELINE_METRICS, by=by_cols, period=period, policy=policy), by
+            )
+        )
+    if checked.rejected is not None:
+        plans.append(checked.rejected.select(pl.len().alias("n_rejected")))
+    try:
+        collected = pl.collect_all(plans)
+    except pl.exceptions.PolarsError as exc:
+        raise CsMetricsError(
+            f"the report on {log.source} could not be computed: {_first_line(exc)}"
+        ) from exc
+    headline_df, overall_df, counts = collected[:3]
+    rest = collected[3:]
+    timeline_df = rest.pop(0) if period is not None else None
+    n_rejected = int(rest[0]["n_rejected"].item()) if rest else None
+    last = counts["last"].item()
+    as_of = policy.as_of or last
+    order = {name: i for i, name in enumerate(HEADLINE_METRICS)}
+    headline_df = headline_df.sort(
+        GROUP, pl.col("metric").replace_strict(order, default=len(order))
+    )
+    journey_section = _optional(lambda: _journeys(checked, policy), "csmetrics.journeys")
+    trend_section = _optional(lambda: _trends(checked, policy, by), "csmetrics.trends")
+    if sla is None:
+        sla_section = Section(note="no SLA policy configured")
+    else:
+        sla_section = _optional(
+            lambda: _sla(checked, policy, sla, calendar, by), "SLA attainment (csmetrics.sla)"
+        )
+    used = [*HEADLINE_METRICS, *(JOURNEY_METRICS if journey_section.available else ())]
+    metrics = tuple(_metric(name) for name in used)
+    return ReportData(
+        title=title,
+        source=log.source,
+        by=by,
+        period=period,
+        policy=policy,
+        calendar=calendar,
+        sla=sla,
+        on_invalid=on_invalid,
+        as_of=as_of,
+        first_event_at=counts["first"].item(),
+        n_events=int(counts["n_events"].item()),
+        n_cases=int(counts["n_cases"].item()),
+        n_rejected=n_rejected,
+        headline=headline_df,
+        overall=overall_df,
+        timeline=timeline_df,
+        journeys=journey_section,
+        trends=trend_section,
+        sla_section=sla_section,
+        metrics=tuple(m for m in metrics if m is not None),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _metric(name: str) -> Metric | None:
+    try:
+        return registry.get(name)
+    except CsMetricsError:
+        return None
