@@ -276,6 +276,8 @@ def _derived(policy: Policy) -> list[list[pl.Expr]]:
         reply_at = (
             pl.when(agent_created & pl.col("_agent_wrote_first"))
             .then(pl.col("_second_reply_at"))
+            .when(agent_created)  # the customer wrote first: the first reply, from creation
+            .then(pl.col("_first_reply_at"))
             .otherwise(reply_at)
         )
     resolution_start = (
