@@ -147,3 +147,55 @@ def test_report_with_calendar(
     )
     metrics = pl.read_csv(capsys.readouterr().out.encode())["metric"].to_list()
     assert metrics == ["first_response_time", "first_response_time_business"]
+
+
+def test_engines_give_the_same_report(events_file: Path, tmp_path: Path) -> None:
+    outputs = []
+    for engine in ("in-memory", "streaming"):
+        out = tmp_path / f"{engine}.csv"
+        assert (
+            main(
+                [
+                    "report",
+                    str(events_file),
+                    "--by",
+                    "channel",
+                    "--engine",
+                    engine,
+                    "--format",
+                    "csv",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        outputs.append(pl.read_csv(out).sort("channel", "metric"))
+    assert outputs[0].equals(outputs[1])
+
+
+def test_gpu_engine_falls_back_with_a_warning(events_file: Path, tmp_path: Path) -> None:
+    from csmetrics.engines import GpuFallbackWarning, gpu_available
+
+    if gpu_available():
+        pytest.skip("cudf-polars is installed: no fallback to check")
+    out = tmp_path / "gpu.csv"
+    with pytest.warns(GpuFallbackWarning, match="csmetrics\\[gpu\\]"):
+        assert (
+            main(
+                [
+                    "report",
+                    str(events_file),
+                    "--engine",
+                    "gpu",
+                    "--metric",
+                    "volume",
+                    "--format",
+                    "csv",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+    assert pl.read_csv(out)["metric"].to_list() == ["volume"]

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import polars as pl
 
 import csmetrics as csm
+from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
 from csmetrics.report.text import headline_table, render_table
@@ -60,6 +61,15 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINES,
+        help="Polars engine: auto (streaming), in-memory, streaming, gpu (falls back to CPU)",
+    )
+
+
 def _add_policy(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="csmetrics", choices=PRESETS, help="definitions")
     parser.add_argument("--as-of", dest="as_of", help="observation end, ISO 8601 with offset")
@@ -98,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_input(report)
     _add_policy(report)
+    _add_engine(report)
     report.add_argument("--by", action="append", default=[], help="group by a column (repeat)")
     report.add_argument("--period", choices=("day", "week", "month", "quarter"))
     report.add_argument("--metric", action="append", default=[], help="metric name (repeat)")
@@ -116,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     cases = commands.add_parser("cases", help="the case table (one row per case)")
     _add_input(cases)
     _add_policy(cases)
+    _add_engine(cases)
     _add_output(cases, default="parquet")
 
     explain = commands.add_parser("explain", help="how each clock of one case was measured")
@@ -259,7 +271,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         ).to_html(args.output)
         sys.stderr.write(f"csmetrics: HTML report written to {args.output}\n")
         return EXIT_OK
-    result = csm.compute(
+    result_plan = csm.compute(
         log,
         args.metric or None,
         by=args.by,
@@ -267,13 +279,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         calendar=_calendar(args),
         on_invalid=args.on_invalid,
-    ).collect()
+    )
+    result = collect(result_plan, args.engine)
     _write(_report_table(result, args.by, bool(args.period), args.format), args.format, args.output)
     return EXIT_OK
 
 
 def _cmd_cases(args: argparse.Namespace) -> int:
-    table = csm.case_table(_read(args), _policy(args), calendar=_calendar(args)).collect()
+    plan = csm.case_table(_read(args), _policy(args), calendar=_calendar(args))
+    table = collect(plan, args.engine)
     _write(table, args.format, args.output)
     if args.output:
         sys.stderr.write(f"csmetrics: {table.height} cases written to {args.output}\n")
