@@ -199,3 +199,15 @@ def test_gpu_engine_falls_back_with_a_warning(events_file: Path, tmp_path: Path)
             == 0
         )
     assert pl.read_csv(out)["metric"].to_list() == ["volume"]
+
+
+def test_journeys_command(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issues = tmp_path / "issues.parquet"
+    assert main(["journeys", str(events_file), "--issues", str(issues)]) == 0
+    out = capsys.readouterr().out
+    assert "queue_jump_rate" in out
+    assert "channel switch matrix" in out
+    frame = pl.read_parquet(issues)
+    assert frame["n_contacts"].sum() == pl.read_parquet(events_file)["case_id"].n_unique()

@@ -31,9 +31,18 @@ from csmetrics.exceptions import (
     SchemaError,
     UnknownMetricError,
 )
+from csmetrics.journeys import (
+    IdentityMap,
+    channel_switch_matrix,
+    journey_cases,
+    journey_metrics,
+    journeys,
+)
 from csmetrics.log import EventLog, scan_events
 from csmetrics.policy import Policy
 from csmetrics.report import Report, Summary
+from csmetrics.spillover import spillover
+from csmetrics.trends import trends
 from csmetrics.validate import validate
 
 __all__ = [
@@ -43,6 +52,7 @@ __all__ = [
     "CsMetricsError",
     "EventLog",
     "Holiday",
+    "IdentityMap",
     "PluginError",
     "Policy",
     "PolicyError",
@@ -56,15 +66,21 @@ __all__ = [
     "business_duration",
     "case_table",
     "cases",
+    "channel_switch_matrix",
     "compute",
     "datasets",
     "explain",
+    "journey_cases",
+    "journey_metrics",
+    "journeys",
     "metrics",
     "next_reply_pairs",
     "plugins",
     "scan_events",
+    "spillover",
     "survival",
     "testing",
+    "trends",
     "validate",
     "with_business_durations",
 ]

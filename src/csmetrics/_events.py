@@ -56,6 +56,13 @@ def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
 # -- what an event is ---------------------------------------------------------------------
 
 
+def exact_sum(values: pl.Expr) -> pl.Expr:
+    """Sum of a Float64 column in exact micro-units, so the result does not depend on the
+    order rows are added in (engine, threads, row order): identical bits every time.
+    """
+    return (values * 1e6).round(0).cast(pl.Int64).sum().cast(pl.Float64) / 1e6
+
+
 def is_type(name: str) -> pl.Expr:
     """The event is of type ``name``."""
     return pl.col("event_type") == name

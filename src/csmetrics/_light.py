@@ -17,7 +17,14 @@ from typing import Final
 
 import polars as pl
 
-from csmetrics._events import UNRESOLVED, is_human_reply, is_message_by, is_reply, is_type
+from csmetrics._events import (
+    UNRESOLVED,
+    exact_sum,
+    is_human_reply,
+    is_message_by,
+    is_reply,
+    is_type,
+)
 from csmetrics.policy import Policy
 from csmetrics.schema import PUBLIC_KINDS, RESOLVED_STATUSES, STATUS_DTYPE, channel_kind_expr
 
@@ -100,9 +107,9 @@ def _aggregations(policy: Policy) -> dict[str, pl.Expr]:
         "n_transfers": _count(is_type("transferred")),
         "n_escalations": _count(is_type("escalated")),
         "comp_count": _count(is_type("comp_granted")),
-        "comp_total": pl.when(is_type("comp_granted")).then(pl.col("comp_amount")).sum(),
+        "comp_total": exact_sum(pl.when(is_type("comp_granted")).then(pl.col("comp_amount"))),
         "csat_score": _at_last("csat_score", is_type("csat")),
-        "_handle_sum": pl.col("handle_seconds").sum(),
+        "_handle_sum": exact_sum(pl.col("handle_seconds")),
         "_handle_n": pl.col("handle_seconds").count(),
         "abandoned": (
             first_abandon.is_not_null() & (first_answer.is_null() | (first_abandon < first_answer))

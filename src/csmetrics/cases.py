@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 import polars as pl
 
-from csmetrics._events import annotate_events, is_type, sort_events
+from csmetrics._events import annotate_events, exact_sum, is_type, sort_events
 from csmetrics._light import light_case_table, light_columns
 from csmetrics.calendar import BusinessCalendar, business_duration
 from csmetrics.exceptions import PolicyError
@@ -156,7 +156,7 @@ def _aggregations(policy: Policy, passthrough: list[str]) -> list[pl.Expr]:
         pl.col("_pair").sum().alias("next_reply_time_sum"),
         pl.col("_pair").max().alias("next_reply_time_max"),
         pl.col("_pair").count().cast(pl.UInt32).alias("next_reply_count"),
-        pl.col("handle_seconds").sum().alias("_handle_sum"),
+        exact_sum(pl.col("handle_seconds")).alias("_handle_sum"),
         pl.col("handle_seconds").count().alias("_handle_n"),
         pl.len().cast(pl.UInt32).alias("n_events"),
         _count(pl.col("_cust")).alias("n_customer_messages"),
@@ -168,7 +168,7 @@ def _aggregations(policy: Policy, passthrough: list[str]) -> list[pl.Expr]:
         _count(is_type("transferred")).alias("n_transfers"),
         _count(is_type("escalated")).alias("n_escalations"),
         _count(is_type("comp_granted")).alias("comp_count"),
-        pl.when(is_type("comp_granted")).then(pl.col("comp_amount")).sum().alias("comp_total"),
+        exact_sum(pl.when(is_type("comp_granted")).then(pl.col("comp_amount"))).alias("comp_total"),
         pl.when(is_type("csat"))
         .then(pl.col("csat_score"))
         .last(ignore_nulls=True)

@@ -139,6 +139,19 @@ def _parser() -> argparse.ArgumentParser:
     _add_input(validate)
     validate.add_argument("--rejects", help="write rejected rows (with reasons) here")
 
+    journeys = commands.add_parser(
+        "journeys", help="cross-channel journeys: switches, queue jumps, cross-channel FCR"
+    )
+    _add_input(journeys)
+    _add_policy(journeys)
+    journeys.add_argument("--window", default="7d", help="link cases within this (default 7d)")
+    journeys.add_argument("--same-topic", action="store_true", help="link same-topic cases only")
+    journeys.add_argument(
+        "--identity", help="identity map file (channel, handle, customer_id) joining handles"
+    )
+    journeys.add_argument("--issues", help="also write one row per issue to this Parquet file")
+    _add_output(journeys)
+
     commands.add_parser("metrics", help="list the registered metrics")
     commands.add_parser("plugins", help="list plugins: loaded, from where, failures and why")
     return parser
@@ -319,6 +332,45 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if n_rejected == 0 else EXIT_BAD_INPUT
 
 
+def _cmd_journeys(args: argparse.Namespace) -> int:
+    from csmetrics.metrics import journeys as journey_family
+
+    log = _read(args)
+    identity = None
+    if args.identity:
+        identity = csm.IdentityMap.from_frame(csm.scan_events(args.identity).frame)
+    options: dict[str, Any] = {
+        "window": args.window,
+        "same_topic": args.same_topic,
+        "policy": _policy(args),
+        "identity": identity,
+    }
+    names = [name for name in journey_family.FRAMES if name not in journey_family.KEYS]
+    result = csm.journey_metrics(log, names, **options).collect()
+    matrix = csm.channel_switch_matrix(log, **options).collect()
+    if args.issues:
+        issues = csm.journeys(
+            log,
+            window=args.window,
+            same_topic=args.same_topic,
+            policy=options["policy"],
+            identity=identity,
+        ).collect()
+        issues.write_parquet(args.issues)
+        sys.stderr.write(f"csmetrics: {issues.height} issues written to {args.issues}\n")
+    if args.format == "table":
+        shown = headline_table(result)
+        text = render_table(shown, title="cross-channel journeys") + "\n\n"
+        text += render_table(matrix, title="channel switch matrix (from -> to)") + "\n"
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    else:
+        _write(result, args.format, args.output)
+    return EXIT_OK
+
+
 def _cmd_metrics(args: argparse.Namespace) -> int:
     rows = []
     for name in csm.metrics.names():
@@ -361,6 +413,7 @@ _COMMANDS = {
     "cases": _cmd_cases,
     "explain": _cmd_explain,
     "validate": _cmd_validate,
+    "journeys": _cmd_journeys,
     "metrics": _cmd_metrics,
     "plugins": _cmd_plugins,
 }

@@ -94,15 +94,25 @@ def _metric_aggs(
     if metric.kind in ("duration", "amount", "score"):
         number = _seconds(value) if metric.kind == "duration" else value.cast(pl.Float64)
         kept = pl.when(pop).then(number)
+        # sums and means from exact integer micro-units: identical on every engine and
+        # thread count (a float sum depends on the order it is added in)
+        micros = (
+            value.dt.total_microseconds()
+            if metric.kind == "duration"
+            else (value.cast(pl.Float64) * 1e6).round(0).cast(pl.Int64)
+        )
+        kept_micros = pl.when(pop).then(micros)
+        exact_sum = kept_micros.sum().cast(pl.Float64) / 1e6
+        count = kept_micros.count()
         out += [
             (pop & number.is_null()).sum().alias(prefix + "n_open"),
-            kept.mean().alias(prefix + "mean"),
+            pl.when(count > 0).then(exact_sum / count).alias(prefix + "mean"),
             *(kept.quantile(q, "linear").alias(prefix + _q_name(q)) for q in quantiles),
         ]
         if metric.kind == "duration":
             out.append(kept.quantile(0.5, "linear").alias(prefix + "value"))
         elif metric.kind == "amount":
-            out.append(kept.sum().alias(prefix + "value"))
+            out.append(exact_sum.alias(prefix + "value"))
         else:  # score: share of scores >= 4
             satisfied = (pop & (number >= 4)).sum()
             out += [
@@ -249,7 +259,11 @@ def _needed_columns(
     """
     if any(m.level == "pair" or not m.columns for m in metrics):
         return None
-    needed = [*_ALWAYS, *by, *(c for m in metrics for c in m.columns)]
+    needed = [*_ALWAYS, *by, *(c for m in metrics if m.level != "issue" for c in m.columns)]
+    if any(m.level == "issue" for m in metrics):
+        from csmetrics.journeys import CASE_NEEDS  # journeys builds on this module
+
+        needed += CASE_NEEDS
     if period is not None or any(m.kind == "backlog" for m in metrics):
         needed += ["created_at", "last_resolved_at"]
     wanted = list(dict.fromkeys(needed))
@@ -348,6 +362,7 @@ def compute(
             f"'by' column(s) {unknown} are not in the case table; available: {available}"
         )
     keys = list(by_cols)
+    base_cases = cases
     if period is not None:
         anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
         cases = cases.with_columns(_period_start(anchor, period, policy).alias("period_start"))
@@ -374,13 +389,17 @@ def compute(
         parts.append(_tidy(wide, keys, metric, "_p_", qs))
     for metric in (m for m in chosen if m.kind == "backlog"):
         parts.append(_backlog(cases, by_cols, period, policy, metric, qs))
-    unsupported = [m.name for m in chosen if m.level == "issue"]
-    if unsupported:
-        raise PolicyError(
-            f"metrics {unsupported} are measured on customer issues: use csm.journeys metrics"
+    issue_level = [m for m in chosen if m.level == "issue"]
+    if issue_level:
+        from csmetrics.journeys import metrics_from_cases  # journeys builds on this module
+
+        parts.append(
+            metrics_from_cases(
+                base_cases, issue_level, by=by_cols, period=period, policy=policy, quantiles=qs
+            )
         )
     order = [*keys, "metric"]
-    return pl.concat(parts, how="vertical_relaxed").sort(order, nulls_last=True)
+    return pl.concat(parts, how="diagonal_relaxed").sort(order, nulls_last=True)
 
 
 def survival(

@@ -507,6 +507,7 @@ def scan_events(
     id_dtype: IdDtype | Mapping[str, IdDtype] = "auto",
     check_duplicates: bool = True,
     options: Mapping[str, Any] | None = None,
+    identity: Any = None,
 ) -> EventLog:
     """Read an event log lazily from files, or from a frame, into the canonical form.
 
@@ -536,6 +537,9 @@ def scan_events(
         non-integer id is rejected (``bad_type``): pass ``id_dtype="string"`` to keep text.
     options
         Extra keyword arguments for the adapter.
+    identity
+        A :class:`~csmetrics.IdentityMap` joining (channel, handle) pairs to one customer,
+        applied lazily to ``customer_id`` (DESIGN §7).
 
     Returns
     -------
@@ -564,6 +568,22 @@ def scan_events(
     >>> csm.scan_events(path).collect().equals(log.collect())
     True
     """
+    if identity is not None:
+        log = scan_events(
+            source,
+            adapter=adapter,
+            tz=tz,
+            format=format,
+            ts_format=ts_format,
+            separator=separator,
+            encoding=encoding,
+            ts_bounds=ts_bounds,
+            id_dtype=id_dtype,
+            check_duplicates=check_duplicates,
+            options=options,
+        )
+        applied: EventLog = identity.apply(log)
+        return applied
     if adapter != "canonical":
         adapters = importlib.import_module("csmetrics.adapters")
         chosen = adapters.get_adapter(adapter) if isinstance(adapter, str) else adapter

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from csmetrics.metrics import (
     comp,
+    journeys,
     resolution,
     response,
     routing,
@@ -21,4 +22,4 @@ from csmetrics.metrics.registry import KINDS, UNITS, Metric, builtins, get, name
 
 __all__ = ["KINDS", "UNITS", "Metric", "builtins", "get", "names", "register"]
 
-_FAMILIES = (comp, resolution, response, routing, satisfaction, status, voice, volume)
+_FAMILIES = (comp, journeys, resolution, response, routing, satisfaction, status, voice, volume)

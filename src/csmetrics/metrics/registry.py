@@ -44,7 +44,8 @@ def _choice(choices: tuple[str, ...]) -> Callable[[object, attrs.Attribute[str],
 
 
 def _everyone(policy: Policy) -> pl.Expr:
-    return pl.lit(value=True)
+    """Every case: a column expression, so that it sums to the number of cases per group."""
+    return pl.col("case_id").is_not_null()
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,999 @@
+"""Customer journeys: identity, issues, switches and queue jumps across channels (DESIGN §7).
+
+A customer who gets no answer on one channel tries another; a per-ticket view sees two
+unrelated tickets. Here a customer's cases are linked into **issues**: sorted by customer and
+creation time, a case belongs to the current issue when it starts while an earlier case of the
+issue is unresolved, or within ``window`` after that case's resolution. The rule is a running
+maximum of "reach" (resolution + window; unresolved = forever) over each customer's cases,
+computed with one sort and cumulative scans: no joins between cases, no Python per customer.
+
+- :class:`IdentityMap` maps (channel, handle) → customer before anything else;
+- :func:`journey_cases` is the case table with each case's issue and cross-channel flags;
+- :func:`journeys` has one row per issue;
+- :func:`journey_metrics` aggregates the journey metrics (:mod:`csmetrics.metrics.journeys`)
+  into the tidy frame of :func:`csmetrics.compute`;
+- :func:`channel_switch_matrix` counts from → to moves between consecutive cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Final
+
+import attrs
+import polars as pl
+
+from csmetrics.cases import CASE_COLUMNS, OnInvalid, case_table
+from csmetrics.compute import PERIODS, Period, _check_quantiles, _metric_aggs, _q_name, _tidy
+from csmetrics.exceptions import PolicyError
+from csmetrics.log import EventLog, as_event_log
+from csmetrics.metrics import journeys as journey_defs
+from csmetrics.metrics import registry
+from csmetrics.metrics.registry import Metric
+from csmetrics.policy import Policy
+from csmetrics.schema import CANONICAL_COLUMNS
+
+__all__ = [
+    "ISSUE_COLUMNS",
+    "JOURNEY_CASE_COLUMNS",
+    "IdentityMap",
+    "channel_switch_matrix",
+    "journey_cases",
+    "journey_metrics",
+    "journeys",
+    "link_cases",
+    "metrics_from_cases",
+    "parse_window",
+]
+
+Window = str | dt.timedelta
+
+JOURNEY_CASE_COLUMNS: Final[tuple[str, ...]] = (
+    "issue_id",
+    "issue_case_number",
+    "issue_first_channel",
+    "previous_channel",
+    "is_channel_switch",
+    "is_public_switch",
+    "is_queue_jump",
+    "switched_to_public",
+    "next_contact_at",
+    "is_fcr_censored",
+    "resolved_first_contact",
+)
+"""Columns :func:`journey_cases` adds to the case table."""
+
+ISSUE_COLUMNS: Final[tuple[str, ...]] = (
+    "issue_id",
+    "customer_id",
+    "issue_number",
+    "topic",
+    "cases",
+    "channels",
+    "n_contacts",
+    "n_channels",
+    "first_channel",
+    "last_channel",
+    "first_contact_at",
+    "last_contact_at",
+    "first_response_at",
+    "first_response_time",
+    "resolved_at",
+    "resolution_time",
+    "is_open",
+    "n_switches",
+    "n_queue_jumps",
+    "switched_to_public",
+    "comp_count",
+    "comp_total",
+    "n_customer_messages",
+    "as_of",
+)
+"""Columns of :func:`journeys` (``sla_breached`` follows when SLA results are given)."""
+
+_WINDOW_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
+_WINDOW_FULL = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$")
+_UNIT_SECONDS: Final[dict[str, int]] = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DEFAULT_WINDOW: Final = "7d"
+
+
+def parse_window(value: Window, *, name: str = "window") -> dt.timedelta:
+    """A window as a :class:`~datetime.timedelta`: ``"7d"``, ``"36h"``, ``"1d12h"``, ``"90m"``.
+
+    Raises
+    ------
+    PolicyError
+        For a negative window or text that is not a number and a unit (w, d, h, m, s).
+
+    Examples
+    --------
+    >>> parse_window("1d12h")
+    datetime.timedelta(days=1, seconds=43200)
+    """
+    if isinstance(value, dt.timedelta):
+        if value < dt.timedelta(0):
+            raise PolicyError(f"{name!r} must not be negative (got {value!r})")
+        return value
+    if not isinstance(value, str) or not _WINDOW_FULL.match(value):
+        raise PolicyError(
+            f"{name!r} must be a timedelta or text such as '7d', '36h', '1d12h' (units w, d, "
+            f"h, m, s) (got {value!r})"
+        )
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _WINDOW_PART.findall(value))
+    return dt.timedelta(seconds=seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# Identity
+
+
+def _table(obj: object, what: str) -> pl.DataFrame:
+    if isinstance(obj, pl.DataFrame):
+        return obj
+    if isinstance(obj, pl.LazyFrame):
+        return obj.collect()
+    pd = sys.modules.get("pandas")  # whoever passed one has imported it
+    try:
+        if pd is not None and isinstance(obj, pd.DataFrame):
+            table: pl.DataFrame = pl.from_pandas(obj)
+            return table
+        if isinstance(obj, Mapping) or hasattr(obj, "__arrow_c_stream__"):
+            return pl.DataFrame(obj)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        raise PolicyError(f"cannot read {what} from {type(obj).__name__}: {exc}") from exc
+    raise PolicyError(
+        f"{what} must be a Polars, pandas or Arrow table or a dict of columns "
+        f"(got {type(obj).__name__})"
+    )
+
+
+def _id_dtype(dtype: pl.DataType) -> pl.DataType:
+    return pl.Int64() if dtype.is_integer() else pl.String()
+
+
+@attrs.frozen
+class IdentityMap:
+    """Handles on channels → one customer: identity stitching before journeys (DESIGN §7).
+
+    A customer writes from a Twitter handle, an email address and a phone number; each
+    channel's helpdesk records its own handle as ``customer_id``. The map says which handles
+    are one customer. A row with a null channel matches the handle on every channel (an email
+    address used on email and web forms); a row with a channel wins over it. Handles are
+    compared as text, exactly (normalise them, e.g. lower-case emails, before building the map).
+    Handles that are not in the map keep their ``customer_id``: give mapped customers ids that
+    no raw handle uses.
+
+    Build one with :meth:`from_frame`; apply it to a log with :meth:`apply` or to any frame
+    with ``channel`` and ``customer_id`` with :meth:`apply_to`. :func:`journeys` takes it as
+    ``identity=``.
+
+    Attributes
+    ----------
+    frame
+        Columns ``channel`` (String, null = any channel), ``handle`` (String) and
+        ``customer_id`` (Int64 or String); one row per (channel, handle).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ids = IdentityMap.from_frame(pl.DataFrame({"channel": ["twitter", "email"],
+    ...     "handle": ["@ann", "ann@example.com"], "customer": ["C1", "C1"]}),
+    ...     customer="customer")
+    >>> cases = pl.LazyFrame({"channel": ["twitter", "email", "email"],
+    ...     "customer_id": ["@ann", "ann@example.com", "bob@example.com"]})
+    >>> ids.apply_to(cases).collect()["customer_id"].to_list()
+    ['C1', 'C1', 'bob@example.com']
+    """
+
+    frame: pl.DataFrame
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: object,
+        *,
+        channel: str | None = "channel",
+        handle: str = "handle",
+        customer: str = "customer_id",
+    ) -> IdentityMap:
+        """A map from a table of (channel, handle) → customer.
+
+        Parameters
+        ----------
+        frame
+            A Polars, pandas or Arrow table, or a dict of columns.
+        channel, handle, customer
+            Its column names. ``channel=None``: the table has no channel column and every
+            handle matches on every channel.
+
+        Raises
+        ------
+        PolicyError
+            A column is missing, a handle or customer is null, or one (channel, handle) is
+            mapped to two customers.
+        """
+        table = _table(frame, "an identity map")
+        wanted = [c for c in (channel, handle, customer) if c is not None]
+        missing = [c for c in wanted if c not in table.columns]
+        if missing:
+            raise PolicyError(
+                f"identity map: column(s) {missing} not found; available: {table.columns}. "
+                "Pass channel=, handle=, customer= to name them."
+            )
+        chan = (
+            pl.col(channel).cast(pl.String).str.strip_chars().str.to_lowercase()
+            if channel is not None
+            else pl.lit(None, pl.String)
+        )
+        try:
+            out = table.select(
+                chan.alias("channel"),
+                pl.col(handle).cast(pl.String).alias("handle"),
+                pl.col(customer).cast(_id_dtype(table.schema[customer])).alias("customer_id"),
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise PolicyError(f"identity map: cannot read the columns as text: {exc}") from exc
+        nulls = out.filter(pl.col("handle").is_null() | pl.col("customer_id").is_null())
+        if nulls.height:
+            raise PolicyError(
+                f"identity map: {nulls.height} row(s) have a null {handle!r} or {customer!r} "
+                f"(first: {nulls.head(3).rows()}); drop them or fill them in."
+            )
+        out = out.unique(maintain_order=True)
+        clash = out.filter(pl.len().over("channel", "handle") > 1).sort("channel", "handle")
+        if clash.height:
+            raise PolicyError(
+                f"identity map: {clash.select('channel', 'handle').n_unique()} (channel, handle) "
+                f"pair(s) map to more than one customer (first: {clash.head(4).rows()}); keep "
+                "one customer per handle."
+            )
+        return cls(out)
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def apply_to(
+        self, frame: pl.LazyFrame, *, customer: str = "customer_id", channel: str = "channel"
+    ) -> pl.LazyFrame:
+        """``frame`` with ``customer`` replaced by the mapped customer where the map has one.
+
+        Rows keep their order; nothing is collected.
+        """
+        if self.frame.height == 0:
+            return frame
+        own = frame.collect_schema()[customer]
+        mapped = self.frame.schema["customer_id"]
+        target = own if own == mapped else pl.String()
+        specific = self.frame.filter(pl.col("channel").is_not_null()).select(
+            pl.col("channel").alias("_im_channel"),
+            pl.col("handle").alias("_im_handle"),
+            pl.col("customer_id").cast(target).alias("_im_specific"),
+        )
+        anywhere = self.frame.filter(pl.col("channel").is_null()).select(
+            pl.col("handle").alias("_im_handle"),
+            pl.col("customer_id").cast(target).alias("_im_any"),
+        )
+        out = frame.with_columns(pl.col(customer).cast(pl.String).alias("_im_handle"))
+        if specific.height:
+            out = out.join(
+                specific.lazy(),
+                left_on=[channel, "_im_handle"],
+                right_on=["_im_channel", "_im_handle"],
+                how="left",
+                maintain_order="left",
+            )
+        else:
+            out = out.with_columns(pl.lit(None, target).alias("_im_specific"))
+        if anywhere.height:
+            out = out.join(anywhere.lazy(), on="_im_handle", how="left", maintain_order="left")
+        else:
+            out = out.with_columns(pl.lit(None, target).alias("_im_any"))
+        names = frame.collect_schema().names()
+        return out.with_columns(
+            pl.coalesce("_im_specific", "_im_any", pl.col(customer).cast(target)).alias(customer)
+        ).select(names)
+
+    def apply(self, log: EventLog | object) -> EventLog:
+        """The log with every event's ``customer_id`` mapped (lazily; nothing is collected)."""
+        event_log = as_event_log(log)
+        return attrs.evolve(event_log, frame=self.apply_to(event_log.frame))
+
+
+# --------------------------------------------------------------------------------------------
+# Linking cases into issues
+
+
+def _flag_first(expr: pl.Expr) -> pl.Expr:
+    """True on the first row of each run of equal values (the frame is sorted by it)."""
+    return expr.ne_missing(expr.shift(1)).fill_null(value=True)
+
+
+def _segment_fill(start: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """``value`` at the last row where ``start`` was true, carried forward."""
+    return pl.when(start).then(value).forward_fill()
+
+
+def _sla_join(cases: pl.LazyFrame, sla: object | None) -> pl.LazyFrame:
+    if sla is None:
+        return cases
+    table = sla if isinstance(sla, pl.LazyFrame) else _table(sla, "'sla'").lazy()
+    names = table.collect_schema().names()
+    if "sla_breached" in names or "breached" in names:
+        flag = pl.col("sla_breached" if "sla_breached" in names else "breached").cast(pl.Boolean)
+    elif "status" in names:  # csm.sla.sla_table: one row per case and target
+        flag = pl.col("status").cast(pl.String) == "breached"
+    else:
+        flag = None
+    if "case_id" not in names or flag is None:
+        raise PolicyError(
+            "'sla' must have columns 'case_id' and 'sla_breached' (or 'breached', or the "
+            f"'status' of csmetrics.sla.sla_table); got {names}"
+        )
+    id_dtype = cases.collect_schema()["case_id"]
+    per_case = table.group_by(pl.col("case_id").cast(id_dtype, strict=False)).agg(
+        flag.any().alias("_sla")
+    )
+    if "sla_breached" in cases.collect_schema().names():
+        cases = cases.drop("sla_breached")
+    return cases.join(per_case, on="case_id", how="left").rename({"_sla": "sla_breached"})
+
+
+def link_cases(
+    cases: pl.LazyFrame,
+    *,
+    window: Window = _DEFAULT_WINDOW,
+    fcr_window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    identity: IdentityMap | None = None,
+    sla: object | None = None,
+) -> pl.LazyFrame:
+    """A case table with each case's issue and cross-channel flags (see :func:`journey_cases`).
+
+    The plan: one sort by (customer, [topic,] created_at, case_id), then cumulative scans.
+    A case joins the current issue when ``created_at`` ≤ the running maximum, over the
+    earlier cases of the customer, of ``last_resolved_at + window`` (an unresolved case
+    reaches forever). The running maximum restarts per customer: times are replaced by their
+    rank among all creation times and offset by the customer's segment number, so one global
+    ``cum_max`` does it.
+    """
+    span = parse_window(window)
+    fcr_span = parse_window(fcr_window, name="fcr_window")
+    if identity is not None:
+        cases = identity.apply_to(cases)
+    cases = _sla_join(cases, sla)
+    col = pl.col
+    group = ["customer_id", "topic"] if same_topic else ["customer_id"]
+    ordered = cases.sort([*group, "created_at", "case_id"], nulls_last=True)
+    one_us = dt.timedelta(microseconds=1)
+    never = col("as_of") + one_us  # later than any case's creation
+    reach = (
+        pl.when(col("last_resolved_at").is_null())
+        .then(never)
+        .otherwise(pl.min_horizontal(col("last_resolved_at") + span, never))
+    )
+    created = col("created_at").dt.epoch("us")
+    sorted_created = created.sort()
+    group_start = _flag_first(col("customer_id"))
+    if same_topic:
+        group_start = group_start | _flag_first(col("topic"))
+    stride = pl.len().cast(pl.Int64) + 1
+    segment = group_start.cast(pl.Int64).cum_sum() * stride
+    rank_created = sorted_created.search_sorted(created, side="right").cast(pl.Int64)
+    rank_reach = sorted_created.search_sorted(reach.dt.epoch("us"), side="right").cast(pl.Int64)
+    linked = ordered.with_columns(
+        group_start.alias("_group_start"),
+        (segment + rank_created).alias("_key"),
+        (segment + rank_reach).cum_max().shift(1).alias("_reach_before"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+    ).with_columns(
+        (col("_reach_before").is_null() | (col("_key") > col("_reach_before"))).alias("_new")
+    )
+    new = col("_new")
+    previous_resolved = col("last_resolved_at").shift(1)
+    was_unresolved = previous_resolved.is_null() | (col("created_at") < previous_resolved)
+    switch = ~new & (col("channel") != col("channel").shift(1))
+    public_switch = switch & col("is_public_channel") & ~col("is_public_channel").shift(1)
+    n_public = col("_public_switch").cast(pl.Int64).cum_sum()
+    deadline = col("last_resolved_at") + fcr_span
+    next_same_group = ~col("_group_start").shift(-1).fill_null(value=True)
+    next_contact = pl.when(next_same_group).then(col("created_at").shift(-1))
+    linked = linked.with_columns(
+        _segment_fill(new, col("case_id")).alias("issue_id"),
+        (col("_row") - _segment_fill(new, col("_row")) + 1)
+        .cast(pl.UInt32)
+        .alias("issue_case_number"),
+        _segment_fill(new, col("channel")).alias("issue_first_channel"),
+        pl.when(~new).then(col("channel").shift(1)).alias("previous_channel"),
+        switch.alias("is_channel_switch"),
+        public_switch.alias("_public_switch"),
+        (public_switch & was_unresolved).alias("is_queue_jump"),
+        next_contact.alias("next_contact_at"),
+        (col("last_resolved_at").is_not_null() & (deadline > col("as_of"))).alias(
+            "is_fcr_censored"
+        ),
+    ).with_columns(
+        col("_public_switch").alias("is_public_switch"),
+        (n_public - _segment_fill(new, n_public - col("_public_switch").cast(pl.Int64)) > 0).alias(
+            "switched_to_public"
+        ),
+        pl.when(col("last_resolved_at").is_not_null() & ~col("is_fcr_censored"))
+        .then(col("next_contact_at").is_null() | (col("next_contact_at") > deadline))
+        .alias("resolved_first_contact"),
+    )
+    names = [c for c in cases.collect_schema().names() if c not in JOURNEY_CASE_COLUMNS]
+    return linked.select(*names, *JOURNEY_CASE_COLUMNS)
+
+
+CASE_NEEDS: Final[tuple[str, ...]] = (
+    "customer_id",
+    "channel",
+    "is_public_channel",
+    "topic",
+    "created_at",
+    "first_response_at",
+    "last_resolved_at",
+    "comp_count",
+    "comp_total",
+    "n_customer_messages",
+    "is_open",
+    "merged",
+    "as_of",
+)
+"""The case-table columns journeys read."""
+
+
+def _cases(
+    log: EventLog | object,
+    policy: Policy,
+    on_invalid: OnInvalid,
+    extra: Iterable[str] | None = (),
+) -> pl.LazyFrame:
+    """The case table, with only the columns journeys need and ``extra`` (``None``: all).
+
+    Asking for fewer columns lets :func:`csmetrics.case_table` skip sorting the events.
+    """
+    if extra is None:
+        return case_table(log, policy, on_invalid=on_invalid)
+    event_log = as_event_log(log)
+    names = event_log.frame.collect_schema().names()
+    known = {*CASE_COLUMNS, *(c for c in names if c not in CANONICAL_COLUMNS)}
+    wanted = [*CASE_NEEDS, *(c for c in extra if c in known and c not in CASE_NEEDS)]
+    return case_table(event_log, policy, columns=wanted, on_invalid=on_invalid)
+
+
+def journey_cases(
+    log: EventLog | object,
+    *,
+    window: Window = _DEFAULT_WINDOW,
+    fcr_window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    policy: Policy | None = None,
+    identity: IdentityMap | None = None,
+    sla: object | None = None,
+    columns: Collection[str] | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> pl.LazyFrame:
+    """The case table with each case's customer issue and its cross-channel flags.
+
+    Parameters
+    ----------
+    log
+        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
+    window
+        How long after a case's (last) resolution a new case of the same customer still
+        belongs to the same issue: ``"7d"``, ``"48h"`` or a timedelta.
+    fcr_window
+        For ``resolved_first_contact``: how long after the resolution the customer must not
+        come back.
+    same_topic
+        Link only cases with the same ``topic`` (a null topic is a topic of its own).
+    policy
+        The case-table definitions and ``as_of``; default ``Policy()``.
+    identity
+        An :class:`IdentityMap` applied to ``customer_id`` first.
+    sla
+        SLA results: a frame with ``case_id`` and ``sla_breached`` (or ``breached``), or the
+        output of :func:`csmetrics.sla.sla_table` (a case breached when any of its targets
+        did); adds ``sla_breached``.
+    columns
+        Case-table (or pass-through) columns to carry besides the ones journeys read
+        (:data:`CASE_NEEDS`); default every column. Fewer columns cost less: the case table
+        can then be built without sorting the events.
+    on_invalid
+        ``"raise"`` or ``"quarantine"`` invalid events (see :func:`csmetrics.case_table`).
+
+    Returns
+    -------
+    pl.LazyFrame
+        The case-table columns, sorted by customer, [topic,] creation, case id, then
+        :data:`JOURNEY_CASE_COLUMNS`: ``issue_id`` (the first case's ``case_id``),
+        ``issue_case_number`` (1, 2 … within the issue), ``issue_first_channel``,
+        ``previous_channel`` (of the previous case of the issue), ``is_channel_switch``,
+        ``is_public_switch`` (private → public social), ``is_queue_jump`` (a public switch
+        while the previous case was unresolved: created before its last resolution, or it
+        is still open), ``switched_to_public`` (a public switch at or before this case in
+        its issue), ``next_contact_at`` (the customer's next case, any channel),
+        ``is_fcr_censored`` (resolved, but ``fcr_window`` after the resolution is later than
+        ``as_of``) and ``resolved_first_contact`` (resolved, window closed and no next case
+        until ``fcr_window`` after the resolution; null otherwise).
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
+    ...     ("11:00", "case_created", "customer", {"case_id": 2, "channel": "twitter"}),
+    ...     ("11:30", "status_changed", "agent", {"case_id": 2, "status": "solved"}),
+    ...     ("12:00", "status_changed", "agent", {"case_id": 1, "status": "solved"})])
+    >>> journey_cases(log).collect().select("case_id", "issue_id", "is_queue_jump").rows()
+    [(1, 1, False), (2, 1, True)]
+
+    The tweet came at 11:00 while the email (solved at 12:00) was unresolved: a queue jump.
+    """
+    policy = policy or Policy()
+    return link_cases(
+        _cases(log, policy, on_invalid, None if columns is None else list(columns)),
+        window=window,
+        fcr_window=fcr_window,
+        same_topic=same_topic,
+        identity=identity,
+        sla=sla,
+    )
+
+
+def issues_from_cases(linked: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per issue from :func:`link_cases` output (see :func:`journeys`)."""
+    col = pl.col
+    names = linked.collect_schema().names()
+    aggs = [
+        col("customer_id").first(),
+        col("topic").first(ignore_nulls=True),
+        col("case_id").alias("cases"),
+        col("channel").alias("channels"),
+        pl.len().cast(pl.UInt32).alias("n_contacts"),
+        col("channel").n_unique().cast(pl.UInt32).alias("n_channels"),
+        col("channel").first().alias("first_channel"),
+        col("channel").last().alias("last_channel"),
+        col("created_at").first().alias("first_contact_at"),
+        col("created_at").last().alias("last_contact_at"),
+        col("first_response_at").min(),
+        pl.when(~col("is_open").any()).then(col("last_resolved_at").max()).alias("resolved_at"),
+        col("is_open").any(),
+        col("is_channel_switch").sum().cast(pl.UInt32).alias("n_switches"),
+        col("is_queue_jump").sum().cast(pl.UInt32).alias("n_queue_jumps"),
+        col("is_public_switch").any().alias("switched_to_public"),
+        col("comp_count").sum().cast(pl.UInt32),
+        col("comp_total").sum(),
+        col("n_customer_messages").sum().cast(pl.UInt32),
+        col("as_of").first(),
+    ]
+    extra = []
+    if "sla_breached" in names:
+        aggs.append(col("sla_breached").any().alias("sla_breached"))
+        extra.append("sla_breached")
+    first_contact = col("first_contact_at")
+    table = (
+        linked.group_by("issue_id")
+        .agg(aggs)
+        .with_columns(
+            (col("first_response_at") - first_contact).alias("first_response_time"),
+            (col("resolved_at") - first_contact).alias("resolution_time"),
+        )
+        .sort("customer_id", "first_contact_at", "issue_id")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"))
+        .with_columns(
+            (col("_row") - _segment_fill(_flag_first(col("customer_id")), col("_row")) + 1)
+            .cast(pl.UInt32)
+            .alias("issue_number")
+        )
+    )
+    return table.select(*ISSUE_COLUMNS, *extra)
+
+
+def journeys(
+    log: EventLog | object,
+    *,
+    window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    policy: Policy | None = None,
+    identity: IdentityMap | None = None,
+    sla: object | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> pl.LazyFrame:
+    """One row per customer issue: the customer's cases linked across channels (DESIGN §7).
+
+    Consecutive cases of a customer belong to one issue when the later one starts while an
+    earlier case of the issue is unresolved, or within ``window`` after its resolution (its
+    last solve or close; a case still open at ``as_of`` is unresolved). With
+    ``same_topic=True`` only cases with the same ``topic`` are linked.
+
+    Parameters
+    ----------
+    log
+        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
+    window
+        ``"7d"`` (default), ``"48h"``, ``"1d12h"`` or a timedelta.
+    same_topic
+        Require the same ``topic`` too.
+    policy
+        The case-table definitions and ``as_of``; default ``Policy()``.
+    identity
+        An :class:`IdentityMap` joining handles on several channels into one customer.
+    sla
+        SLA results: ``case_id`` and ``sla_breached``, or :func:`csmetrics.sla.sla_table`'s
+        output; adds ``sla_breached``, true when any case of the issue breached.
+    on_invalid
+        ``"raise"`` or ``"quarantine"`` invalid events.
+
+    Returns
+    -------
+    pl.LazyFrame
+        :data:`ISSUE_COLUMNS`, sorted by customer and first contact: ``issue_id`` (the
+        ``case_id`` of its first case), ``customer_id``, ``issue_number`` (1, 2 … per
+        customer), ``topic`` (the first case's with one), ``cases`` and ``channels`` (lists,
+        in order), ``n_contacts`` (cases: customer effort), ``n_channels``,
+        ``first_channel``, ``last_channel``, ``first_contact_at``, ``last_contact_at``,
+        ``first_response_at`` (the first agent reply on any of its cases),
+        ``first_response_time`` (from the first contact), ``resolved_at`` (the last
+        resolution, once every case is resolved), ``resolution_time``, ``is_open``,
+        ``n_switches`` (channel changes between consecutive cases), ``n_queue_jumps``,
+        ``switched_to_public``, ``comp_count``, ``comp_total``, ``n_customer_messages``,
+        ``as_of``; ``sla_breached`` with ``sla``.
+
+    Raises
+    ------
+    PolicyError
+        For a malformed window.
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
+    ...     ("10:00", "status_changed", "agent", {"case_id": 1, "status": "solved"}),
+    ...     ("15:00", "case_created", "customer", {"case_id": 2, "channel": "phone"}),
+    ...     ("15:05", "status_changed", "agent", {"case_id": 2, "status": "solved"})])
+    >>> journeys(log).collect().select("issue_id", "channels", "n_switches").rows()
+    [(1, ['email', 'phone'], 1)]
+    >>> journeys(log, window="2h").collect()["issue_id"].to_list()
+    [1, 2]
+
+    The call came 5 hours after the email was solved: inside a 7-day window (one issue, one
+    switch), outside a 2-hour one (two issues).
+    """
+    linked = journey_cases(
+        log,
+        window=window,
+        same_topic=same_topic,
+        policy=policy,
+        identity=identity,
+        sla=sla,
+        columns=(),
+        on_invalid=on_invalid,
+    )
+    return issues_from_cases(linked)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics on journeys
+
+
+def _transitions(linked: pl.LazyFrame) -> pl.LazyFrame:
+    return linked.filter(pl.col("issue_case_number") > 1).with_columns(
+        pl.col("previous_channel").alias("from_channel"), pl.col("channel").alias("to_channel")
+    )
+
+
+def _resolve(metrics: str | Metric | Sequence[str | Metric] | None) -> list[Metric]:
+    if metrics is None:
+        chosen = [
+            m for m in registry.builtins() if m.level == "issue" and not journey_defs.keys_of(m)
+        ]
+    else:
+        items = [metrics] if isinstance(metrics, str | Metric) else list(metrics)
+        chosen = [registry.get(m) if isinstance(m, str) else m for m in items]
+    wrong = [m.name for m in chosen if m.level != "issue"]
+    if wrong:
+        raise PolicyError(
+            f"metrics {wrong} are measured on cases, not customer issues: use csm.compute"
+        )
+    if not chosen:
+        raise PolicyError("'metrics' must name at least one journey metric")
+    return list({m.name: m for m in chosen}.values())
+
+
+def _period_start(anchor: str, period: Period, policy: Policy) -> pl.Expr:
+    return pl.col(anchor).dt.convert_time_zone(policy.timezone).dt.truncate(PERIODS[period])
+
+
+_ANCHORS: Final[dict[str, tuple[str, str]]] = {
+    "issues": ("first_contact_at", "resolved_at"),
+    "cases": ("created_at", "last_resolved_at"),
+    "transitions": ("created_at", "last_resolved_at"),
+}
+
+
+def _matrix(
+    frame: pl.LazyFrame, keys: list[str], metric: Metric, policy: Policy, qs: tuple[float, ...]
+) -> pl.LazyFrame:
+    pop = metric.population(policy).fill_null(value=False)
+    cells = (
+        frame.filter(pop)
+        .group_by(*keys, "from_channel", "to_channel")
+        .agg(pl.len().alias("_count"), pl.col("is_open").sum().alias("_open"))
+    )
+    totals = cells.group_by(*keys, "from_channel").agg(
+        pl.col("_count").sum().alias("_from"), pl.col("_open").sum().alias("_from_open")
+    )
+    rate = pl.col("_count") / pl.col("_from")
+    return cells.join(totals, on=[*keys, "from_channel"], how="inner", nulls_equal=True).select(
+        *keys,
+        "from_channel",
+        "to_channel",
+        pl.lit(metric.name).alias("metric"),
+        pl.lit(metric.unit).alias("unit"),
+        pl.col("_from").cast(pl.Int64).alias("n"),
+        pl.col("_from_open").cast(pl.Int64).alias("n_open"),
+        rate.alias("value"),
+        rate.alias("mean"),
+        *(pl.lit(None, pl.Float64).alias(_q_name(q)) for q in qs),
+        pl.col("_count").cast(pl.Float64).alias("numerator"),
+        pl.col("_from").cast(pl.Float64).alias("denominator"),
+    )
+
+
+def _aggs(metric: Metric, policy: Policy, prefix: str, qs: tuple[float, ...]) -> list[pl.Expr]:
+    aggs = _metric_aggs(metric, policy, prefix, qs)
+    censored = journey_defs.CENSORED.get(metric.name)
+    if censored is None:
+        return aggs
+    kept = [a for a in aggs if a.meta.output_name() != prefix + "n_open"]
+    return [*kept, censored(policy).fill_null(value=False).sum().alias(prefix + "n_open")]
+
+
+def metrics_from_cases(
+    cases: pl.LazyFrame,
+    metrics: str | Metric | Sequence[str | Metric] | None = None,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    policy: Policy | None = None,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    window: Window = _DEFAULT_WINDOW,
+    fcr_window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    identity: IdentityMap | None = None,
+    sla: object | None = None,
+) -> pl.LazyFrame:
+    """:func:`journey_metrics` from a case table already built (for :func:`csmetrics.compute`)."""
+    policy = policy or Policy()
+    chosen = _resolve(metrics)
+    qs = _check_quantiles(quantiles)
+    by_cols = [by] if isinstance(by, str) else list(by)
+    if period is not None and period not in PERIODS:
+        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
+    linked = link_cases(
+        cases,
+        window=window,
+        fcr_window=fcr_window,
+        same_topic=same_topic,
+        identity=identity,
+        sla=sla,
+    ).cache()  # three frames read it: without the cache the events would be read three times
+    frames = {
+        "cases": linked,
+        "issues": issues_from_cases(linked),
+        "transitions": _transitions(linked),
+    }
+    keys = list(by_cols)
+    if period is not None:
+        keys.append("period_start")
+    parts: list[pl.LazyFrame] = []
+    extra_keys = list(
+        dict.fromkeys(k for m in chosen for k in journey_defs.keys_of(m) if k not in keys)
+    )
+    for name, frame in frames.items():
+        mine = [m for m in chosen if journey_defs.frame_of(m) == name]
+        if not mine:
+            continue
+        available = frame.collect_schema().names()
+        unknown = [c for c in by_cols if c not in available]
+        if unknown:
+            raise PolicyError(
+                f"'by' column(s) {unknown} are not in the journey {name} frame read by "
+                f"{[m.name for m in mine]}; available: {available}"
+            )
+        if period is not None:
+            anchor = _ANCHORS[name][0 if policy.period_by == "created" else 1]
+            frame = frame.with_columns(_period_start(anchor, period, policy).alias("period_start"))
+        plain = [m for m in mine if not journey_defs.keys_of(m)]
+        if plain:
+            aggs = [a for i, m in enumerate(plain) for a in _aggs(m, policy, f"_{i}_", qs)]
+            wide = frame.group_by(keys).agg(aggs) if keys else frame.select(aggs)
+            parts += [_tidy(wide, keys, m, f"_{i}_", qs) for i, m in enumerate(plain)]
+        for metric in (m for m in mine if journey_defs.keys_of(m)):
+            own = [k for k in journey_defs.keys_of(metric) if k not in keys]
+            if metric.name == "channel_switch_matrix":
+                parts.append(_matrix(frame, keys, metric, policy, qs))
+                continue
+            grouped = [*keys, *own]
+            aggs = _aggs(metric, policy, "_k_", qs)
+            wide = frame.group_by(grouped).agg(aggs)
+            parts.append(_tidy(wide, grouped, metric, "_k_", qs))
+    out = pl.concat(parts, how="diagonal_relaxed")
+    columns = out.collect_schema().names()
+    order = [*keys, *extra_keys]
+    out = out.select(*order, *(c for c in columns if c not in order))
+    return out.sort([*keys, "metric", *extra_keys], nulls_last=True)
+
+
+def journey_metrics(
+    log: EventLog | object,
+    metrics: str | Metric | Sequence[str | Metric] | None = None,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    window: Window = _DEFAULT_WINDOW,
+    fcr_window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    policy: Policy | None = None,
+    identity: IdentityMap | None = None,
+    sla: object | None = None,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    on_invalid: OnInvalid = "raise",
+) -> pl.LazyFrame:
+    """Journey metrics per group and period, in the tidy frame of :func:`csmetrics.compute`.
+
+    Parameters
+    ----------
+    log
+        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
+    metrics
+        Journey metric names or objects (``level="issue"``); default every built-in one
+        except the keyed ``channel_switch_matrix`` and ``comp_rate_by_channel``, which add
+        their own key columns (``from_channel``/``to_channel``; ``channel``/
+        ``switched_to_public``) when asked for.
+    by
+        Columns to group by; they must be in the frame each metric reads: issues
+        (``customer_id``, ``topic``, ``first_channel``, ``last_channel``,
+        ``switched_to_public`` …) or cases (``channel``, ``team``, ``topic``,
+        ``issue_first_channel`` …).
+    period
+        ``"day"``, ``"week"``, ``"month"`` or ``"quarter"``: issues by their first contact,
+        cases by creation (or both by resolution, per ``policy.period_by``).
+    window, fcr_window, same_topic, identity, sla
+        As for :func:`journey_cases`.
+    policy
+        The definitions and ``as_of``; default ``Policy()``.
+    quantiles
+        Quantiles for durations and amounts.
+    on_invalid
+        ``"raise"`` or ``"quarantine"`` invalid events.
+
+    Returns
+    -------
+    pl.LazyFrame
+        The ``by`` columns, ``period_start`` (with a period), any metric keys, ``metric``,
+        ``unit``, ``n`` (issues, cases or transitions in the population), ``n_open`` (open
+        issues; for ``cross_channel_fcr`` the resolved cases whose window is still open),
+        ``value``, ``mean``, one column per quantile, ``numerator``, ``denominator``.
+
+    Raises
+    ------
+    PolicyError
+        A case-level metric, a ``by`` column a metric's frame lacks, a bad period or window.
+    UnknownMetricError
+        An unknown metric name.
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
+    ...     ("11:00", "case_created", "customer", {"case_id": 2, "channel": "twitter"}),
+    ...     ("11:30", "status_changed", "agent", {"case_id": 2, "status": "solved"}),
+    ...     ("12:00", "status_changed", "agent", {"case_id": 1, "status": "solved"}),
+    ...     ("09:00", "case_created", "customer", {"case_id": 3, "customer_id": 2})])
+    >>> out = journey_metrics(log, ["queue_jump_rate", "contacts_per_issue"]).collect()
+    >>> out.select("metric", "n", "value", "mean").rows()
+    [('contacts_per_issue', 2, 3.0, 1.5), ('queue_jump_rate', 2, 0.5, 0.5)]
+
+    Two issues: customer 1 emailed, then tweeted while the email was open (a queue jump);
+    customer 2 wrote once. 1 of 2 issues jumped; 3 contacts over 2 issues, 1.5 per issue.
+    """
+    policy = policy or Policy()
+    by_cols = [by] if isinstance(by, str) else list(by)
+    read = [c for m in _resolve(metrics) for c in m.columns]
+    return metrics_from_cases(
+        _cases(log, policy, on_invalid, [*by_cols, *read]),
+        metrics,
+        by=by,
+        period=period,
+        policy=policy,
+        quantiles=quantiles,
+        window=window,
+        fcr_window=fcr_window,
+        same_topic=same_topic,
+        identity=identity,
+        sla=sla,
+    )
+
+
+def channel_switch_matrix(
+    log: EventLog | object,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    window: Window = _DEFAULT_WINDOW,
+    same_topic: bool = False,
+    policy: Policy | None = None,
+    identity: IdentityMap | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> pl.LazyFrame:
+    """Moves between consecutive cases of an issue: from channel → to channel.
+
+    Returns
+    -------
+    pl.LazyFrame
+        The ``by`` columns, ``period_start`` (with a period), ``from_channel``,
+        ``to_channel``, ``count`` (moves), ``n_from`` (every follow-up after a case on
+        ``from_channel``), ``rate`` (``count / n_from``; the rates of one ``from_channel``
+        add up to 1), ``share_of_switches`` (``count`` over every switch, null on the
+        diagonal) and ``is_switch`` (false on the diagonal: a same-channel repeat).
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
+    ...     ("10:00", "case_created", "customer", {"case_id": 2, "channel": "twitter"}),
+    ...     ("11:00", "case_created", "customer", {"case_id": 3, "channel": "twitter"})])
+    >>> channel_switch_matrix(log).collect().select("from_channel", "to_channel", "count",
+    ...     "rate").rows()
+    [('email', 'twitter', 1, 1.0), ('twitter', 'twitter', 1, 1.0)]
+    """
+    policy = policy or Policy()
+    keys = [by] if isinstance(by, str) else list(by)
+    if period is not None and period not in PERIODS:
+        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
+    linked = journey_cases(
+        log,
+        window=window,
+        same_topic=same_topic,
+        policy=policy,
+        identity=identity,
+        columns=keys,
+        on_invalid=on_invalid,
+    )
+    frame = _transitions(linked)
+    unknown = [c for c in keys if c not in frame.collect_schema().names()]
+    if unknown:
+        raise PolicyError(
+            f"'by' column(s) {unknown} are not in the journey case table; available: "
+            f"{frame.collect_schema().names()}"
+        )
+    if period is not None:
+        anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
+        frame = frame.with_columns(_period_start(anchor, period, policy).alias("period_start"))
+        keys.append("period_start")
+    cells = frame.group_by(*keys, "from_channel", "to_channel").agg(
+        pl.len().cast(pl.Int64).alias("count")
+    )
+    switch = pl.col("from_channel") != pl.col("to_channel")
+    n_from = pl.col("count").sum().over(*keys, "from_channel")
+    n_switches = pl.when(switch).then(pl.col("count")).sum()
+    if keys:
+        n_switches = n_switches.over(keys)
+    return cells.select(
+        *keys,
+        "from_channel",
+        "to_channel",
+        "count",
+        n_from.alias("n_from"),
+        (pl.col("count") / n_from).alias("rate"),
+        pl.when(switch).then(pl.col("count") / n_switches).alias("share_of_switches"),
+        switch.alias("is_switch"),
+    ).sort([*keys, "from_channel", "to_channel"], nulls_last=True)

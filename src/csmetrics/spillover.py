@@ -1,0 +1,403 @@
+"""Spill-over: does a surge on one channel slow the other queues? (DESIGN §1)
+
+When a public channel surges, agents are pulled onto it and first response on email and the
+phone gets worse. :func:`spillover` cuts time into buckets (hours by default), finds the
+buckets where the surge channel's inbound volume is far above its own baseline, and compares
+every channel's first response time and backlog in those buckets with comparable buckets
+without a surge: the same time of day, so a surge at 20:00 is compared with other evenings,
+not with nights. Each figure comes with the number of buckets behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import attrs
+import polars as pl
+
+from csmetrics.cases import OnInvalid, case_table
+from csmetrics.exceptions import PolicyError
+from csmetrics.journeys import Window, parse_window
+from csmetrics.log import EventLog
+from csmetrics.metrics._common import counted, customer_cases
+from csmetrics.policy import Policy
+
+__all__ = ["BUCKET_COLUMNS", "EFFECT_COLUMNS", "SURGE_COLUMNS", "Spillover", "spillover"]
+
+BUCKET_COLUMNS: Final[tuple[str, ...]] = (
+    "bucket_start",
+    "channel",
+    "volume",
+    "baseline",
+    "volume_ratio",
+    "is_channel_surge",
+    "is_surge",
+    "n_answered",
+    "first_response_time",
+    "first_response_time_mean",
+    "backlog",
+    "unanswered",
+)
+"""Columns of :attr:`Spillover.buckets`."""
+
+SURGE_COLUMNS: Final[tuple[str, ...]] = (
+    "surge_start",
+    "surge_end",
+    "n_buckets",
+    "volume",
+    "baseline",
+    "peak_volume",
+)
+"""Columns of :attr:`Spillover.surges`."""
+
+EFFECT_COLUMNS: Final[tuple[str, ...]] = (
+    "channel",
+    "is_surge_channel",
+    "figure",
+    "unit",
+    "surge_value",
+    "comparable_value",
+    "change",
+    "relative_change",
+    "n_surge_buckets",
+    "n_comparable_buckets",
+)
+"""Columns of :attr:`Spillover.effects`."""
+
+_FIGURES: Final[dict[str, str]] = {
+    "volume": "count",
+    "first_response_time": "seconds",
+    "backlog": "count",
+    "unanswered": "count",
+}
+_DAY: Final = dt.timedelta(days=1)
+_CASE_NEEDS: Final[tuple[str, ...]] = (
+    "channel",
+    "created_at",
+    "first_response_at",
+    "first_response_time",
+    "last_resolved_at",
+    "agent_created",
+    "merged",
+    "as_of",
+)
+
+
+@attrs.frozen
+class Spillover:
+    """What :func:`spillover` found, as three lazy frames.
+
+    Attributes
+    ----------
+    buckets
+        One row per bucket × channel (:data:`BUCKET_COLUMNS`): ``volume`` (inbound cases
+        created: customer-created, not merged), ``baseline`` (the median volume of the same
+        bucket of the day over the previous ``baseline`` days, or of the previous buckets
+        when not ``seasonal``), ``volume_ratio``, ``is_channel_surge`` (this channel above
+        its baseline), ``is_surge`` (the surge channel is surging in this bucket),
+        ``n_answered``, ``first_response_time`` (median, seconds, of the cases created in
+        the bucket that have a response; ``first_response_time_mean`` their mean),
+        ``backlog`` (cases open at the bucket's end) and ``unanswered`` (cases waiting for
+        a first response at the bucket's end).
+    surges
+        One row per surge window of the surge channel (consecutive surge buckets)
+        (:data:`SURGE_COLUMNS`).
+    effects
+        One row per channel × figure (:data:`EFFECT_COLUMNS`): the mean of the figure over
+        surge buckets (``surge_value``), the mean over the comparable non-surge buckets
+        matched to each surge bucket (``comparable_value``), ``change`` (surge −
+        comparable), ``relative_change`` (change / comparable) and how many buckets are
+        behind each (``n_surge_buckets``, ``n_comparable_buckets``; hours when
+        ``freq="1h"``).
+    freq
+        The bucket length.
+    """
+
+    buckets: pl.LazyFrame
+    surges: pl.LazyFrame
+    effects: pl.LazyFrame
+    freq: str
+
+
+def _every(freq: Window) -> tuple[str, dt.timedelta]:
+    span = parse_window(freq, name="freq")
+    if span < dt.timedelta(minutes=1) or span.total_seconds() % 60:
+        raise PolicyError(f"'freq' must be whole minutes, at least one (got {freq!r})")
+    if isinstance(freq, str):
+        return freq.replace(" ", ""), span
+    return f"{int(span.total_seconds())}s", span
+
+
+def _bucket(column: str, every: str, policy: Policy) -> pl.Expr:
+    return pl.col(column).dt.convert_time_zone(policy.timezone).dt.truncate(every)
+
+
+def _seconds(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.total_microseconds().cast(pl.Float64) / 1e6
+
+
+def bucket_table(
+    cases: pl.LazyFrame,
+    *,
+    surge_channel: str,
+    freq: Window = "1h",
+    baseline: Window = "7d",
+    factor: float = 2.0,
+    min_volume: int = 5,
+    min_history: int = 3,
+    seasonal: bool = True,
+    policy: Policy | None = None,
+) -> pl.LazyFrame:
+    """:attr:`Spillover.buckets` from a case table (see :func:`spillover`)."""
+    policy = policy or Policy()
+    every, span = _every(freq)
+    history = parse_window(baseline, name="baseline")
+    seasonal = seasonal and span < _DAY and (_DAY.total_seconds() % span.total_seconds() == 0)
+    step = _DAY if seasonal else span
+    n_back = max(1, int(history / step))
+    if factor <= 0 or min_volume < 0 or min_history < 1:
+        raise PolicyError(
+            "'factor' must be > 0, 'min_volume' ≥ 0 and 'min_history' ≥ 1 "
+            f"(got {factor!r}, {min_volume!r}, {min_history!r})"
+        )
+    col = pl.col
+    counted_case = counted(policy)
+    inbound = counted_case & ~col("agent_created")
+    waiting = customer_cases(policy)
+    frt = _seconds(col("first_response_time"))
+    by_created = cases.group_by(
+        "channel", _bucket("created_at", every, policy).alias("bucket_start")
+    )
+    created = by_created.agg(
+        inbound.sum().alias("volume"),
+        counted_case.sum().alias("_opened"),
+        waiting.sum().alias("_waiting"),
+        (waiting & frt.is_not_null()).sum().alias("n_answered"),
+        pl.when(waiting).then(frt).median().alias("first_response_time"),
+        pl.when(waiting).then(frt).mean().alias("first_response_time_mean"),
+    )
+    resolved = (
+        cases.filter(counted_case & col("last_resolved_at").is_not_null())
+        .group_by("channel", _bucket("last_resolved_at", every, policy).alias("bucket_start"))
+        .agg(pl.len().alias("_resolved"))
+    )
+    answered = (
+        cases.filter(waiting & col("first_response_at").is_not_null())
+        .group_by("channel", _bucket("first_response_at", every, policy).alias("bucket_start"))
+        .agg(pl.len().alias("_answered"))
+    )
+    span_expr = pl.datetime_range(
+        col("_first").first(), _bucket("as_of", every, policy).max(), every
+    ).alias("bucket_start")
+    grid = (
+        cases.with_columns(_bucket("created_at", every, policy).min().alias("_first"))
+        .group_by("channel")
+        .agg(span_expr)
+        .explode("bucket_start")
+    )
+    keys = ["channel", "bucket_start"]
+    counts = ["volume", "_opened", "_waiting", "n_answered", "_resolved", "_answered"]
+    joined = (
+        grid.join(created, on=keys, how="left")
+        .join(resolved, on=keys, how="left")
+        .join(answered, on=keys, how="left")
+        .with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
+        .sort(keys)
+    )
+    base_group = ["channel", col("bucket_start").dt.time()] if seasonal else ["channel"]
+    base = (
+        col("volume")
+        .cast(pl.Float64)
+        .shift(1)
+        .rolling_median(window_size=n_back, min_samples=min(min_history, n_back))
+        .over(base_group, order_by="bucket_start")
+    )
+    surge_of = (col("volume") >= min_volume) & (col("volume") > col("baseline") * factor)
+    table = joined.with_columns(
+        base.alias("baseline"),
+        (col("_opened").cum_sum() - col("_resolved").cum_sum()).over("channel").alias("backlog"),
+        (col("_waiting").cum_sum() - col("_answered").cum_sum())
+        .over("channel")
+        .alias("unanswered"),
+    ).with_columns(
+        pl.when(col("baseline") > 0).then(col("volume") / col("baseline")).alias("volume_ratio"),
+        surge_of.fill_null(value=False).alias("is_channel_surge"),
+    )
+    flags = table.filter(col("channel") == surge_channel).select(
+        "bucket_start", col("is_channel_surge").alias("is_surge")
+    )
+    return (
+        table.join(flags, on="bucket_start", how="left")
+        .with_columns(col("is_surge").fill_null(value=False))
+        .select(BUCKET_COLUMNS)
+        .sort("bucket_start", "channel")
+    )
+
+
+def _surges(buckets: pl.LazyFrame, surge_channel: str, span: dt.timedelta) -> pl.LazyFrame:
+    col = pl.col
+    own = buckets.filter(col("channel") == surge_channel).sort("bucket_start")
+    run = (col("is_surge") != col("is_surge").shift(1)).fill_null(value=True).cum_sum()
+    return (
+        own.with_columns(run.alias("_run"))
+        .filter(col("is_surge"))
+        .group_by("_run")
+        .agg(
+            col("bucket_start").min().alias("surge_start"),
+            (col("bucket_start").max() + span).alias("surge_end"),
+            pl.len().cast(pl.Int64).alias("n_buckets"),
+            col("volume").sum(),
+            col("baseline").sum(),
+            col("volume").max().alias("peak_volume"),
+        )
+        .sort("surge_start")
+        .select(SURGE_COLUMNS)
+    )
+
+
+def _effects(buckets: pl.LazyFrame, surge_channel: str, seasonal: bool) -> pl.LazyFrame:
+    col = pl.col
+    stratum = col("bucket_start").dt.time() if seasonal else pl.lit(0)
+    long = buckets.with_columns(
+        col("first_response_time").alias("_frt"), stratum.alias("_stratum")
+    ).unpivot(
+        index=["channel", "bucket_start", "is_surge", "_stratum"],
+        on=list(_FIGURES),
+        variable_name="figure",
+        value_name="_value",
+    )
+    long = long.with_columns(col("_value").cast(pl.Float64)).filter(col("_value").is_not_null())
+    keys = ["channel", "figure", "_stratum"]
+    normal = (
+        long.filter(~col("is_surge"))
+        .group_by(keys)
+        .agg(col("_value").mean().alias("_normal"), pl.len().alias("_n_normal"))
+    )
+    matched = long.filter(col("is_surge")).join(normal, on=keys, how="inner")
+    strata = matched.group_by("channel", "figure").agg(
+        col("_value").mean().alias("surge_value"),
+        col("_normal").mean().alias("comparable_value"),
+        pl.len().cast(pl.Int64).alias("n_surge_buckets"),
+        # every comparable bucket once, however many surge buckets it was matched to
+        col("_n_normal")
+        .filter(col("_stratum").is_first_distinct())
+        .sum()
+        .cast(pl.Int64)
+        .alias("n_comparable_buckets"),
+    )
+    units = pl.DataFrame({"figure": list(_FIGURES), "unit": list(_FIGURES.values())}).lazy()
+    change = col("surge_value") - col("comparable_value")
+    return (
+        strata.join(units, on="figure", how="left")
+        .select(
+            "channel",
+            (col("channel") == surge_channel).alias("is_surge_channel"),
+            "figure",
+            "unit",
+            "surge_value",
+            "comparable_value",
+            change.alias("change"),
+            pl.when(col("comparable_value") != 0)
+            .then(change / col("comparable_value"))
+            .alias("relative_change"),
+            "n_surge_buckets",
+            "n_comparable_buckets",
+        )
+        .sort("is_surge_channel", "channel", "figure")
+    )
+
+
+def spillover(
+    log: EventLog | object,
+    *,
+    surge_channel: str = "twitter",
+    freq: Window = "1h",
+    baseline: Window = "7d",
+    factor: float = 2.0,
+    min_volume: int = 5,
+    min_history: int = 3,
+    seasonal: bool = True,
+    policy: Policy | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> Spillover:
+    """Surges on one channel and what happened meanwhile to the others' response and backlog.
+
+    Parameters
+    ----------
+    log
+        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
+    surge_channel
+        The channel whose surges are studied (``"twitter"``).
+    freq
+        Bucket length: ``"1h"`` (default), ``"30m"``, ``"1d"`` …; cut in ``policy.timezone``.
+    baseline
+        How far back the baseline looks (``"7d"``).
+    factor, min_volume
+        A bucket surges when its inbound volume is at least ``min_volume`` and more than
+        ``factor`` times its baseline.
+    min_history
+        Buckets behind a baseline at least; before that there is no baseline and no surge.
+    seasonal
+        Compare a bucket with the same time of day on earlier days (baseline and comparable
+        buckets); off, or when ``freq`` does not divide a day: with the previous buckets.
+    policy
+        The case-table definitions, ``as_of`` and time zone; default ``Policy()``.
+    on_invalid
+        ``"raise"`` or ``"quarantine"`` invalid events.
+
+    Returns
+    -------
+    Spillover
+        ``buckets``, ``surges`` and ``effects``, lazy frames (see :class:`Spillover`).
+
+    Raises
+    ------
+    PolicyError
+        For a bad ``freq``, ``baseline``, ``factor``, ``min_volume`` or ``min_history``.
+
+    Examples
+    --------
+    >>> import datetime as dt, csmetrics as csm
+    >>> rows = []
+    >>> for day in range(1, 6):  # 1-5 March: a tweet and an email at 10:00 every day
+    ...     for n, channel in enumerate(["twitter", "email"]):
+    ...         wait = 50 if (day, channel) == (5, "email") else 30
+    ...         case = {"case_id": 10 * day + n, "channel": channel}
+    ...         rows += [(f"2024-03-0{day}T10:00:00Z", "case_created", "customer", case),
+    ...                  (f"2024-03-0{day}T10:{wait}:00Z", "message", "agent", case)]
+    >>> rows += [("2024-03-05T10:05:00Z", "case_created", "customer",
+    ...           {"case_id": 100 + k, "channel": "twitter"}) for k in range(6)]
+    >>> result = spillover(csm.testing.log_from_rows(rows), min_volume=5)
+    >>> result.surges.collect().select("n_buckets", "volume", "baseline").row(0)
+    (1, 7, 1.0)
+    >>> email = result.effects.filter(channel="email", figure="first_response_time").collect()
+    >>> email.select("surge_value", "comparable_value", "change", "n_comparable_buckets").row(0)
+    (3000.0, 1800.0, 1200.0, 4)
+
+    On 5 March at 10:00 seven tweets came instead of one: a surge (baseline: the median of
+    the four earlier 10:00 buckets, 1). The email of that hour waited 50 minutes against 30 in
+    the four other 10:00 buckets: 20 minutes (1200 s) more.
+    """
+    policy = policy or Policy()
+    _, span = _every(freq)
+    seasonal_used = seasonal and span < _DAY and (_DAY.total_seconds() % span.total_seconds() == 0)
+    cases = case_table(log, policy, columns=_CASE_NEEDS, on_invalid=on_invalid)
+    buckets = bucket_table(
+        cases,
+        surge_channel=surge_channel,
+        freq=freq,
+        baseline=baseline,
+        factor=factor,
+        min_volume=min_volume,
+        min_history=min_history,
+        seasonal=seasonal,
+        policy=policy,
+    )
+    every, _ = _every(freq)
+    return Spillover(
+        buckets=buckets,
+        surges=_surges(buckets, surge_channel, span),
+        effects=_effects(buckets, surge_channel, seasonal_used),
+        freq=every,
+    )
