@@ -211,3 +211,55 @@ def test_journeys_command(
     assert "channel switch matrix" in out
     frame = pl.read_parquet(issues)
     assert frame["n_contacts"].sum() == pl.read_parquet(events_file)["case_id"].n_unique()
+
+
+def test_report_with_sla(
+    events_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sla = Path(__file__).parent / "data" / "sla" / "support.toml"
+    calendar = tmp_path / "office.toml"
+    calendar.write_text(
+        'name = "office"\ntimezone = "Europe/Paris"\n\n[[schedule]]\n'
+        'mon = ["09:00-17:00"]\ntue = ["09:00-17:00"]\nwed = ["09:00-17:00"]\n'
+        'thu = ["09:00-17:00"]\nfri = ["09:00-17:00"]\n'
+    )
+    assert (
+        main(
+            [
+                "report",
+                str(events_file),
+                "--metric",
+                "volume",
+                "--sla",
+                str(sla),
+                "--calendar",
+                str(calendar),
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
+    metrics = set(pl.read_csv(capsys.readouterr().out.encode())["metric"])
+    assert {"volume", "sla_attainment[first_reply]", "sla_attainment[resolution]"} <= metrics
+    html = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                str(events_file),
+                "--sla",
+                str(sla),
+                "--calendar",
+                str(calendar),
+                "--format",
+                "html",
+                "-o",
+                str(html),
+            ]
+        )
+        == 0
+    )
+    text = html.read_text(encoding="utf-8")
+    assert "SLA attainment" in text
+    assert "no SLA policy configured" not in text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csmetrics import adapters, cases, datasets, metrics, plugins, testing
+from csmetrics import adapters, cases, datasets, metrics, plugins, sla, testing
 from csmetrics.calendar import (
     BusinessCalendar,
     Holiday,
@@ -41,6 +41,7 @@ from csmetrics.journeys import (
 from csmetrics.log import EventLog, scan_events
 from csmetrics.policy import Policy
 from csmetrics.report import Report, Summary
+from csmetrics.sla import SlaPolicy, SlaRule, SlaTarget, sla_metrics, sla_table
 from csmetrics.spillover import spillover
 from csmetrics.trends import trends
 from csmetrics.validate import validate
@@ -59,6 +60,9 @@ __all__ = [
     "Report",
     "Schedule",
     "SchemaError",
+    "SlaPolicy",
+    "SlaRule",
+    "SlaTarget",
     "Summary",
     "UnknownMetricError",
     "adapters",
@@ -77,6 +81,9 @@ __all__ = [
     "next_reply_pairs",
     "plugins",
     "scan_events",
+    "sla",
+    "sla_metrics",
+    "sla_table",
     "spillover",
     "survival",
     "testing",

@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--by", action="append", default=[], help="group by a column (repeat)")
     report.add_argument("--period", choices=("day", "week", "month", "quarter"))
     report.add_argument("--metric", action="append", default=[], help="metric name (repeat)")
+    report.add_argument("--sla", help="SLA policy TOML file: adds sla_attainment per target")
     report.add_argument(
         "--on-invalid", dest="on_invalid", choices=("raise", "quarantine"), default="raise"
     )
@@ -280,6 +281,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             by=args.by[0] if args.by else "channel",
             period=args.period or "week",
             calendar=_calendar(args),
+            sla=csm.SlaPolicy.from_toml(args.sla) if args.sla else None,
             on_invalid=args.on_invalid,
         ).to_html(args.output)
         sys.stderr.write(f"csmetrics: HTML report written to {args.output}\n")
@@ -291,9 +293,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         period=args.period,
         policy=policy,
         calendar=_calendar(args),
+        sla=csm.SlaPolicy.from_toml(args.sla) if args.sla else None,
         on_invalid=args.on_invalid,
     )
     result = collect(result_plan, args.engine)
+    if "target" in result.columns:  # fold the SLA target into the metric's label
+        result = result.with_columns(
+            pl.when(pl.col("target").is_not_null())
+            .then(pl.format("{}[{}]", "metric", "target"))
+            .otherwise(pl.col("metric"))
+            .alias("metric")
+        ).drop("target")
     _write(_report_table(result, args.by, bool(args.period), args.format), args.format, args.output)
     return EXIT_OK
 

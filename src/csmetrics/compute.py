@@ -15,6 +15,7 @@ import polars as pl
 
 from csmetrics._light import light_columns
 from csmetrics.calendar import BusinessCalendar
+from csmetrics.sla import SlaPolicy, sla_metrics
 from csmetrics.cases import (
     OnInvalid,
     aggregate_cases,
@@ -281,6 +282,7 @@ def compute(
     policy: Policy | None = None,
     quantiles: Sequence[float] = (0.5, 0.9),
     calendar: BusinessCalendar | None = None,
+    sla: SlaPolicy | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
     """Compute metrics per group and period as one tidy lazy frame.
@@ -305,6 +307,9 @@ def compute(
     calendar
         A :class:`~csmetrics.BusinessCalendar`: every duration metric asked for is also
         reported in business time, as ``<name>_business``.
+    sla
+        A :class:`~csmetrics.SlaPolicy`: adds ``sla_attainment`` and ``sla_breaches`` per
+        target (a ``target`` column names it; see :func:`csmetrics.sla_metrics`).
     on_invalid
         ``"raise"`` on any invalid event, or ``"quarantine"`` to leave invalid rows out
         (they stay in ``log.rejected``).
@@ -399,6 +404,21 @@ def compute(
             )
         )
     order = [*keys, "metric"]
+    if sla is not None:
+        parts.append(
+            sla_metrics(
+                log,
+                sla,
+                by=by_cols,
+                period=period,
+                policy=policy,
+                calendar=calendar,
+                quantiles=qs,
+                on_invalid=on_invalid,
+                events=events,
+            )
+        )
+        order.append("target")
     return pl.concat(parts, how="diagonal_relaxed").sort(order, nulls_last=True)
 
 

@@ -30,7 +30,7 @@ class GpuFallbackWarning(UserWarning):
 def gpu_available() -> bool:
     """Whether the Polars GPU engine (``pip install 'csmetrics[gpu]'``) can be imported."""
     try:
-        import cudf_polars  # type: ignore[import-not-found]  # noqa: F401
+        import cudf_polars  # noqa: F401
     except ImportError:
         return False
     return True

@@ -155,45 +155,39 @@ def _optional(build: Callable[[], Mapping[str, pl.LazyFrame | pl.DataFrame]], wh
 
 
 def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.DataFrame]:
-    from csmetrics import journeys
+    from csmetrics.journeys import channel_switch_matrix, journey_metrics
 
     return {
-        "metrics": journeys.journey_metrics(log, list(JOURNEY_METRICS), policy=policy),
-        "queue_jumps": journeys.journey_metrics(
-            log, "queue_jump_rate", by="first_channel", policy=policy
-        ),
-        "matrix": journeys.channel_switch_matrix(log, policy=policy),
-        "comp_public": journeys.journey_metrics(log, "comp_rate_by_channel", policy=policy),
+        "metrics": journey_metrics(log, list(JOURNEY_METRICS), policy=policy),
+        "queue_jumps": journey_metrics(log, "queue_jump_rate", by="first_channel", policy=policy),
+        "matrix": channel_switch_matrix(log, policy=policy),
+        "comp_public": journey_metrics(log, "comp_rate_by_channel", policy=policy),
     }
 
 
 def _trends(log: EventLog, policy: Policy, by: str | None) -> dict[str, pl.LazyFrame]:
-    from csmetrics import trends
+    from csmetrics.trends import trends
 
     keys = ["topic", *([by] if by and by != "topic" else [])]
     return {
-        "spikes": trends.trends(log, by=keys, period=TREND_PERIOD, policy=policy)
+        "spikes": trends(log, by=keys, period=TREND_PERIOD, policy=policy)
         .filter(pl.col("is_spike"))
         .sort("period_start", *keys),
-        "by_topic": trends.trends(log, by="topic", period=TREND_PERIOD, policy=policy),
+        "by_topic": trends(log, by="topic", period=TREND_PERIOD, policy=policy),
     }
 
 
 def _sla(
     log: EventLog, policy: Policy, sla: object, calendar: object | None, by: str | None
 ) -> dict[str, pl.LazyFrame | pl.DataFrame]:
-    from csmetrics import sla as sla_module  # type: ignore[attr-defined,unused-ignore]
+    from csmetrics.calendar import BusinessCalendar
+    from csmetrics.sla import SlaPolicy, sla_metrics
 
-    attainment = getattr(sla_module, "sla_metrics", None) or sla_module.sla_attainment
-    kwargs: dict[str, Any] = {"policy": policy}
-    if by:
-        kwargs["by"] = by
-    if calendar is not None:
-        kwargs["calendar"] = calendar
-    result = attainment(log, sla, **kwargs)
-    if isinstance(result, pl.LazyFrame | pl.DataFrame):
-        return {"attainment": result}
-    raise TypeError(f"SLA attainment returned {type(result).__name__}, not a frame")
+    if not isinstance(sla, SlaPolicy):
+        sla = SlaPolicy.from_dict(sla) if isinstance(sla, dict) else SlaPolicy.from_toml(str(sla))
+    cal = calendar if isinstance(calendar, BusinessCalendar) else None
+    result = sla_metrics(log, sla, by=(by,) if by else (), policy=policy, calendar=cal)
+    return {"attainment": result.filter(pl.col("metric") == "sla_attainment")}
 
 
 def gather(
