@@ -15,7 +15,6 @@ import polars as pl
 
 from csmetrics._light import light_columns
 from csmetrics.calendar import BusinessCalendar
-from csmetrics.sla import SlaPolicy, sla_metrics
 from csmetrics.cases import (
     OnInvalid,
     aggregate_cases,
@@ -28,6 +27,7 @@ from csmetrics.log import EventLog
 from csmetrics.metrics import registry
 from csmetrics.metrics.registry import Metric
 from csmetrics.policy import Policy
+from csmetrics.sla import SlaPolicy, sla_metrics
 
 __all__ = ["PERIODS", "Period", "compute", "resolve_metrics", "survival"]
 
