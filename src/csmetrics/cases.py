@@ -396,7 +396,25 @@ def case_table(
 
 def _passthrough_of(log: EventLog | object) -> set[str]:
     names = as_event_log(log).frame.collect_schema().names()
-    return {c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")}
+    return {
+        _passthrough_name(c) for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")
+    }
+
+
+def _passthrough_name(name: str) -> str:
+    """A pass-through column keeps its name, unless the case table has a column of that name:
+    then it is ``source_<name>`` (e.g. an adapter's own ``reopened`` flag)."""
+    return f"source_{name}" if name in CASE_COLUMNS or name in BUSINESS_COLUMNS else name
+
+
+def _rename_clashes(events: pl.LazyFrame) -> pl.LazyFrame:
+    names = events.collect_schema().names()
+    clashes = {
+        c: _passthrough_name(c)
+        for c in names
+        if c not in CANONICAL_COLUMNS and _passthrough_name(c) != c
+    }
+    return events.rename(clashes) if clashes else events
 
 
 def windowed_events(
@@ -405,7 +423,7 @@ def windowed_events(
     """The log's valid events up to ``as_of``, with ``_as_of``, in no particular order."""
     if on_invalid not in ("raise", "quarantine"):
         raise PolicyError(f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})")
-    events = with_optional_columns(as_event_log(log).checked(on_invalid).frame)
+    events = _rename_clashes(with_optional_columns(as_event_log(log).checked(on_invalid).frame))
     return events.with_columns(resolve_as_of(events, policy).alias("_as_of")).filter(
         pl.col("ts") <= pl.col("_as_of")
     )

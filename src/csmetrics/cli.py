@@ -443,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "hint: run with --debug for the traceback; `csmetrics --help` lists options\n"
         )
         return EXIT_BAD_INPUT
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         if args.debug:
             raise
         sys.stderr.write(f"csmetrics: error: {type(exc).__name__}: {str(exc).splitlines()[0]}\n")

@@ -261,7 +261,7 @@ class EventLog:
                 .sort("n", descending=True)
                 .collect()
             )
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise unreadable(self.source, exc) from exc
         if counts.height == 0:
             return
@@ -298,7 +298,7 @@ class EventLog:
         """The valid events as a DataFrame."""
         try:
             return self.frame.collect()
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise unreadable(self.source, exc) from exc
 
 
@@ -321,7 +321,7 @@ def _from_raw(
 ) -> EventLog:
     try:
         schema = raw.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise unreadable(source, exc) from exc
     kinds = _id_kinds(id_dtype, schema)
     text_ids = [
@@ -351,7 +351,7 @@ def _integer_string_ids(raw: pl.LazyFrame, names: Sequence[str], source: str) ->
         return []
     try:
         sample = raw.select(names).head(_SAMPLE_ROWS).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise unreadable(source, exc) from exc
     result = []
     for name in names:
@@ -487,7 +487,7 @@ def _scan_raw(path: str, fmt: Format, *, separator: str, encoding: str) -> pl.La
             ).columns
             frame = pl.scan_ndjson(pattern, schema=dict.fromkeys(names, pl.String))
         frame.collect_schema()
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError) as exc:
         if isinstance(exc, CsMetricsError):
             raise
         raise unreadable(repr(path), exc) from exc

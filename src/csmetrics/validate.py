@@ -162,7 +162,7 @@ class Annotated:
                 pl.col("ts").cast(pl.String).head(_EXAMPLES).implode().alias("examples"),
                 pl.col(_ROW).head(_EXAMPLES).implode().alias("rows"),
             ).collect()
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise unreadable(self.source, exc) from exc
         n_rows = int(found["n_rows"][0])
         if n_rows:
@@ -219,7 +219,11 @@ class Annotated:
                 pl.col("first").list.eval(first.struct.field(_VALUE)).alias("examples"),
                 pl.col("first").list.eval(first.struct.field(_ROW)).alias("rows"),
             ).drop("first")
-        except (pl.exceptions.PolarsError, OSError) as exc:  # unreadable source: name it
+        except (
+            pl.exceptions.PolarsError,
+            pl.exceptions.PanicException,
+            OSError,
+        ) as exc:  # unreadable source: name it
             raise unreadable(self.source, exc) from exc
         return (
             counts.with_columns(
@@ -449,7 +453,7 @@ def _check_arguments(
 def _schema_of(raw: pl.LazyFrame, source: str) -> pl.Schema:
     try:
         return raw.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
         raise unreadable(source, exc) from exc
 
 
