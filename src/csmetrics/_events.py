@@ -47,10 +47,20 @@ def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
     else:
         keys = ["_order", "case_id"]  # the id itself separates hash collisions
         case_part = pl.col("case_id").hash(0x5EED).cast(pl.Int64, wrap_numerical=True)
+    keyed = events.with_columns(order_key(case_part).alias("_order"))
     if "event_id" in schema:
         keys.append("event_id")
-    keyed = events.with_columns(order_key(case_part).alias("_order"))
-    return keyed.sort(keys, nulls_last=True).drop("_order")
+        return keyed.sort(keys, nulls_last=True).drop("_order")
+    # no event ids: break ties on everything else an event carries, so that two events at
+    # the same instant of the same type by the same actor (two status changes, say) come
+    # in the same order whatever the row order (identical rows are interchangeable)
+    keyed = keyed.with_columns(row_hash(schema.names()).alias("_tie"))
+    return keyed.sort([*keys, "_tie"], nulls_last=True).drop("_order", "_tie")
+
+
+def row_hash(names: list[str]) -> pl.Expr:
+    """A hash of a row's content (the tie-break of events without ``event_id``)."""
+    return pl.struct(sorted(n for n in names if not n.startswith("_"))).hash(0x7135)
 
 
 # -- what an event is ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ from csmetrics._events import (
     is_message_by,
     is_reply,
     is_type,
+    row_hash,
 )
 from csmetrics.policy import Policy
 from csmetrics.schema import PUBLIC_KINDS, RESOLVED_STATUSES, STATUS_DTYPE, channel_kind_expr
@@ -34,15 +35,17 @@ _ZERO: Final = pl.lit(dt.timedelta(0), pl.Duration("us"))
 _KEY = "_k"
 
 
-def _within_case_key(has_event_id: bool, integer_event_id: bool) -> pl.Expr:
-    """Int128 order of events within a case: ts, type, actor, then event id."""
+def _within_case_key(has_event_id: bool, integer_event_id: bool, names: list[str]) -> pl.Expr:
+    """Int128 order of events within a case: ts, type, actor, then event id (or, without
+    event ids, a hash of the row's content, as :func:`csmetrics._events.sort_events`)."""
     high = (
         pl.col("ts").cast(pl.Int64) * 64
         + pl.col("event_type").to_physical().cast(pl.Int64) * 4
         + pl.col("actor").to_physical().cast(pl.Int64)
     ).cast(pl.Int128) * pl.lit(2**64, pl.Int128)
     if not has_event_id:
-        return high
+        tie = row_hash(names).cast(pl.Int128)  # unsigned, as the sort of the full plan
+        return high + tie
     low = pl.col("event_id") if integer_event_id else pl.col("event_id").hash(7)
     low = low.cast(pl.Int64, wrap_numerical=True).fill_null(0).cast(pl.Int128)
     return high + low
@@ -202,7 +205,9 @@ def light_case_table(
     schema = events.collect_schema()
     has_id = "event_id" in schema
     keyed = events.with_columns(
-        _within_case_key(has_id, has_id and schema["event_id"].is_integer()).alias(_KEY)
+        _within_case_key(has_id, has_id and schema["event_id"].is_integer(), schema.names()).alias(
+            _KEY
+        )
     )
     aggregations = _aggregations(policy)
     derived = _derived(policy)
