@@ -40,6 +40,7 @@ from csmetrics.journeys import (
 )
 from csmetrics.log import EventLog, scan_events
 from csmetrics.policy import Policy
+from csmetrics.quarantine import Quarantined, compute_quarantined
 from csmetrics.report import Report, Summary
 from csmetrics.sla import SlaPolicy, SlaRule, SlaTarget, sla_metrics, sla_table
 from csmetrics.spillover import spillover
@@ -57,6 +58,7 @@ __all__ = [
     "PluginError",
     "Policy",
     "PolicyError",
+    "Quarantined",
     "Report",
     "Schedule",
     "SchemaError",
@@ -72,6 +74,7 @@ __all__ = [
     "cases",
     "channel_switch_matrix",
     "compute",
+    "compute_quarantined",
     "datasets",
     "explain",
     "journey_cases",
