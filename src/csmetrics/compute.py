@@ -89,8 +89,9 @@ def _metric_aggs(
     metric: Metric, policy: Policy, prefix: str, quantiles: tuple[float, ...]
 ) -> list[pl.Expr]:
     """The aggregations of one metric, as columns named ``{prefix}{stat}``."""
-    # "& case_id is not null" makes a literal population (pl.lit(True)) count every case
-    pop = (pl.col("case_id").is_not_null() & metric.population(policy)).fill_null(value=False)
+    # a row-wise True makes a literal population (pl.lit(True)) count every row, not one
+    every_row = pl.int_range(pl.len()) >= 0
+    pop = (every_row & metric.population(policy)).fill_null(value=False)
     value = metric.value(policy)
     out: list[pl.Expr] = [pop.sum().alias(prefix + "n")]
     if metric.kind in ("duration", "amount", "score"):
