@@ -263,3 +263,21 @@ def test_report_with_sla(
     text = html.read_text(encoding="utf-8")
     assert "SLA attainment" in text
     assert "no SLA policy configured" not in text
+
+
+def test_progress_only_on_a_terminal() -> None:
+    import io
+
+    from csmetrics.cli import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quiet, shown = io.StringIO(), Terminal()
+    with Progress("computing", stream=quiet):
+        pass
+    with Progress("computing", stream=shown):
+        pass
+    assert quiet.getvalue() == ""
+    assert "computing: done in" in shown.getvalue()

@@ -10,9 +10,11 @@ import argparse
 import datetime as dt
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import polars as pl
 
@@ -41,6 +43,45 @@ EPILOG = textwrap.dedent(
     2 usage error.
     """
 )
+
+
+class Progress:
+    """Elapsed time of a long step on standard error, only when it is a terminal.
+
+    Polars releases the GIL while it works, so a small thread can redraw the line; in a
+    pipe, a log file or CI nothing is printed at all.
+    """
+
+    def __init__(self, label: str, *, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = 0.0
+
+    def _draw(self, final: bool = False) -> None:
+        elapsed = time.perf_counter() - self._start
+        text = f"\r{self.label}: {'done in ' if final else ''}{elapsed:.1f}s"
+        self.stream.write(text + ("\n" if final else ""))
+        self.stream.flush()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.2):
+            self._draw()
+
+    def __enter__(self) -> Progress:
+        self._start = time.perf_counter()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._draw(final=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -296,7 +337,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         sla=csm.SlaPolicy.from_toml(args.sla) if args.sla else None,
         on_invalid=args.on_invalid,
     )
-    result = collect(result_plan, args.engine)
+    with Progress("computing metrics"):
+        result = collect(result_plan, args.engine)
     if "target" in result.columns:  # fold the SLA target into the metric's label
         result = result.with_columns(
             pl.when(pl.col("target").is_not_null())
@@ -310,7 +352,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_cases(args: argparse.Namespace) -> int:
     plan = csm.case_table(_read(args), _policy(args), calendar=_calendar(args))
-    table = collect(plan, args.engine)
+    with Progress("building the case table"):
+        table = collect(plan, args.engine)
     _write(table, args.format, args.output)
     if args.output:
         sys.stderr.write(f"csmetrics: {table.height} cases written to {args.output}\n")
