@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csmetrics import adapters, cases, datasets, metrics, plugins, sla, testing
+from csmetrics import adapters, cases, datasets, metrics, plugins, sla, state, testing
 from csmetrics.calendar import (
     BusinessCalendar,
     Holiday,
@@ -44,6 +44,7 @@ from csmetrics.quarantine import Quarantined, compute_quarantined
 from csmetrics.report import Report, Summary
 from csmetrics.sla import SlaPolicy, SlaRule, SlaTarget, sla_metrics, sla_table
 from csmetrics.spillover import spillover
+from csmetrics.state import MetricState, compute_partitioned, compute_state
 from csmetrics.trends import trends
 from csmetrics.validate import validate
 
@@ -55,6 +56,7 @@ __all__ = [
     "EventLog",
     "Holiday",
     "IdentityMap",
+    "MetricState",
     "PluginError",
     "Policy",
     "PolicyError",
@@ -74,7 +76,9 @@ __all__ = [
     "cases",
     "channel_switch_matrix",
     "compute",
+    "compute_partitioned",
     "compute_quarantined",
+    "compute_state",
     "datasets",
     "explain",
     "journey_cases",
@@ -88,6 +92,7 @@ __all__ = [
     "sla_metrics",
     "sla_table",
     "spillover",
+    "state",
     "survival",
     "testing",
     "trends",
