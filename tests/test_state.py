@@ -418,3 +418,16 @@ def test_bad_arguments(sim: csm.EventLog) -> None:
         compute_partitioned(sim, "volume", partitions=0)
     with pytest.raises(PolicyError, match="partition_by"):
         compute_partitioned(sim, "volume", partitions=2, partition_by="team")  # type: ignore[arg-type]
+
+
+def test_compute_state_true_returns_the_mergeable_state() -> None:
+    import csmetrics as csm
+
+    log = csm.datasets.simulate(n_cases=500, seed=11)
+    metrics = ["volume", "comp_rate"]
+    state = csm.compute(log, metrics, by="channel", state=True)
+    assert isinstance(state, csm.MetricState)
+    # counts and rates are exact: the finalized state equals compute's table
+    finalized = state.finalize().collect().sort("channel", "metric")
+    direct = csm.compute(log, metrics, by="channel").collect().sort("channel", "metric")
+    assert finalized.select("n", "value").equals(direct.select("n", "value"))

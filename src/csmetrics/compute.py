@@ -8,7 +8,7 @@ metrics costs less, and the events are read and sorted once however many metrics
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, overload
 
 import attrs
 import polars as pl
@@ -28,6 +28,9 @@ from csmetrics.metrics import registry
 from csmetrics.metrics.registry import Metric
 from csmetrics.policy import Policy
 from csmetrics.sla import SlaPolicy, sla_metrics
+
+if TYPE_CHECKING:
+    from csmetrics.state import MetricState
 
 __all__ = ["PERIODS", "Period", "compute", "resolve_metrics", "survival"]
 
@@ -275,6 +278,7 @@ def _needed_columns(
     return wanted
 
 
+@overload
 def compute(
     log: EventLog | object,
     metrics: str | Metric | Sequence[str | Metric] | None = None,
@@ -286,7 +290,35 @@ def compute(
     calendar: BusinessCalendar | None = None,
     sla: SlaPolicy | None = None,
     on_invalid: OnInvalid = "raise",
-) -> pl.LazyFrame:
+    state: Literal[False] = ...,
+) -> pl.LazyFrame: ...
+@overload
+def compute(
+    log: EventLog | object,
+    metrics: str | Metric | Sequence[str | Metric] | None = None,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    policy: Policy | None = None,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    calendar: BusinessCalendar | None = None,
+    sla: SlaPolicy | None = None,
+    on_invalid: OnInvalid = "raise",
+    state: Literal[True],
+) -> MetricState: ...
+def compute(
+    log: EventLog | object,
+    metrics: str | Metric | Sequence[str | Metric] | None = None,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    policy: Policy | None = None,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    calendar: BusinessCalendar | None = None,
+    sla: SlaPolicy | None = None,
+    on_invalid: OnInvalid = "raise",
+    state: bool = False,
+) -> pl.LazyFrame | MetricState:
     """Compute metrics per group and period as one tidy lazy frame.
 
     Parameters
@@ -315,6 +347,10 @@ def compute(
     on_invalid
         ``"raise"`` on any invalid event, or ``"quarantine"`` to leave invalid rows out
         (they stay in ``log.rejected``).
+    state
+        Return the mergeable :class:`~csmetrics.MetricState` instead (counts, sums and
+        sketches per group and period; ``.finalize()`` gives this table, quantiles within
+        the sketch's relative error). For incremental and partitioned jobs.
 
     Returns
     -------
@@ -345,6 +381,18 @@ def compute(
 
     One case answered after 30 minutes (1800 s), solved once and never reopened.
     """
+    if state:
+        from csmetrics.state import compute_state  # state builds on this module
+
+        return compute_state(
+            log,
+            metrics,
+            by=by,
+            period=period,
+            policy=policy,
+            quantiles=quantiles,
+            on_invalid=on_invalid,
+        )
     policy = policy or Policy()
     chosen = resolve_metrics(metrics)
     if not chosen:
