@@ -7,6 +7,7 @@ metrics costs less, and the events are read and sorted once however many metrics
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Literal, overload
 
@@ -198,12 +199,20 @@ def _backlog(
             .group_by(*by, _period_start("last_resolved_at", period, policy).alias("period_start"))
             .agg(pl.len().alias("_closed"))
         )
-        span = pl.datetime_range(
-            _period_start("created_at", period, policy).min(),
-            _period_start("as_of", period, policy).max(),
-            every,
-        ).alias("period_start")
-        grid = _grouped(population, by, [span.implode()]).explode("period_start")
+        # an empty population has no span: a placeholder start keeps datetime_range valid,
+        # and the grid rows of empty groups are dropped below
+        placeholder = pl.lit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).dt.convert_time_zone(
+            policy.timezone
+        )
+        first = _period_start("created_at", period, policy).min().fill_null(placeholder)
+        last = _period_start("as_of", period, policy).max().fill_null(first)
+        span = pl.datetime_range(first, last, every).alias("period_start")
+        grid = (
+            _grouped(population, by, [span.implode(), pl.len().alias("_cases")])
+            .filter(pl.col("_cases") > 0)
+            .drop("_cases")
+            .explode("period_start")
+        )
         keys = [*by, "period_start"]
         joined = (
             grid.join(opened, on=keys, how="left", nulls_equal=True)

@@ -437,15 +437,20 @@ class MetricState:
             )
             as_of = self.as_of
             end = pl.lit(as_of, pl.Datetime("us", "UTC")).dt.convert_time_zone(self.timezone)
+            last = end.dt.truncate(every)
+            # an empty population has no span: a placeholder start keeps datetime_range
+            # valid, and the rows of empty groups are dropped (as compute does)
             span = pl.datetime_range(
-                pl.col("period_start").min(), end.dt.truncate(every), every
+                pl.col("period_start").min().fill_null(last), last, every
             ).alias("period_start")
             populated = opened.filter(pl.col("_opened") > 0)
+            aggs = [span.implode(), pl.len().alias("_cases")]
             grid = (
-                populated.group_by(by).agg(span.implode())
-                if by
-                else populated.select(span.implode())
-            ).explode("period_start")
+                (populated.group_by(by).agg(aggs) if by else populated.select(aggs))
+                .filter(pl.col("_cases") > 0)
+                .drop("_cases")
+                .explode("period_start")
+            )
             if as_of is None:
                 grid = grid.clear()
             joined = (
