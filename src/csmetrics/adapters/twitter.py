@@ -257,8 +257,9 @@ def _twcs_events(
     roots = _thread_roots(links, source)
 
     first_of_id = pl.col("__id").is_first_distinct()
+    # maintain_order: "first of its id" below must see the file's row order on every run
     tweets = indexed.join(
-        roots.lazy().rename({"tweet_id": "__id"}), on="__id", how="left"
+        roots.lazy().rename({"tweet_id": "__id"}), on="__id", how="left", maintain_order="left"
     ).with_columns(
         pl.when(pl.col("__id").is_null())
         .then(pl.lit("null_key"))
