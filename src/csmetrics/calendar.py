@@ -32,7 +32,6 @@ import bisect
 import datetime as dt
 import itertools
 import re
-import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
@@ -42,6 +41,7 @@ import attrs
 import polars as pl
 
 from csmetrics import _calendar_table as _tables
+from csmetrics._toml import read_toml
 from csmetrics.exceptions import CalendarError, PolicyError, SchemaError
 
 __all__ = [
@@ -576,13 +576,7 @@ class BusinessCalendar:
         CalendarError
             The file is missing, is not TOML, or holds a malformed calendar.
         """
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise CalendarError(f"{path}: calendar file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise CalendarError(f"{path}: not valid TOML ({exc})") from None
+        data = read_toml(path, CalendarError, "calendar")
         return cls.from_dict(data, source=str(path))
 
     @classmethod

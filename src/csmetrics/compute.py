@@ -79,6 +79,16 @@ def _period_start(anchor: str, period: Period, policy: Policy) -> pl.Expr:
     return pl.col(anchor).dt.convert_time_zone(policy.timezone).dt.truncate(PERIODS[period])
 
 
+def check_by_columns(cases: pl.LazyFrame, by: Sequence[str]) -> None:
+    """Raise a :class:`PolicyError` naming the ``by`` columns the case table lacks."""
+    available = cases.collect_schema().names()
+    unknown = [c for c in by if c not in available]
+    if unknown:
+        raise PolicyError(
+            f"'by' column(s) {unknown} are not in the case table; available: {available}"
+        )
+
+
 def _grouped(frame: pl.LazyFrame, keys: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
     if keys:
         return frame.group_by(keys).agg(aggs)
@@ -419,12 +429,7 @@ def compute(
         cases = aggregate_cases(events, policy, calendar=calendar)
     else:  # every metric asked for is order-free: one group_by, no sort
         cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
-    available = cases.collect_schema().names()
-    unknown = [c for c in by_cols if c not in available]
-    if unknown:
-        raise PolicyError(
-            f"'by' column(s) {unknown} are not in the case table; available: {available}"
-        )
+    check_by_columns(cases, by_cols)
     keys = list(by_cols)
     base_cases = cases
     if period is not None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from types import MappingProxyType
@@ -37,6 +36,7 @@ import attrs
 import polars as pl
 
 from csmetrics._events import _SENTINEL, seg_count
+from csmetrics._toml import read_toml
 from csmetrics.calendar import BusinessCalendar, business_deadline, business_duration
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, aggregate_cases, annotated_events
 from csmetrics.exceptions import PolicyError
@@ -500,13 +500,7 @@ class SlaPolicy:
         PolicyError
             The file is missing, is not TOML, or holds a malformed policy.
         """
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: SLA file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"{path}: not valid TOML ({exc})") from None
+        data = read_toml(path, PolicyError, "SLA")
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

@@ -48,7 +48,14 @@ from csmetrics._sketch import (
     sketch_quantiles,
 )
 from csmetrics.cases import OnInvalid, aggregate_cases, annotated_events, next_reply_pairs
-from csmetrics.compute import PERIODS, Period, _check_quantiles, _q_name, resolve_metrics
+from csmetrics.compute import (
+    PERIODS,
+    Period,
+    _check_quantiles,
+    _q_name,
+    check_by_columns,
+    resolve_metrics,
+)
 from csmetrics.engines import Engine, collect
 from csmetrics.exceptions import PolicyError, SchemaError
 from csmetrics.log import EventLog, as_event_log
@@ -805,12 +812,7 @@ def compute_state(
     tz = policy.timezone
     events = annotated_events(log, policy, on_invalid=on_invalid)
     cases = aggregate_cases(events, policy)
-    available = cases.collect_schema().names()
-    unknown = [c for c in by_cols if c not in available]
-    if unknown:
-        raise PolicyError(
-            f"'by' column(s) {unknown} are not in the case table; available: {available}"
-        )
+    check_by_columns(cases, by_cols)
     keys = list(by_cols)
     keyed = cases
     if period is not None:
