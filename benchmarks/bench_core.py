@@ -1,15 +1,32 @@
-"""Core benchmark: case_table + compute on simulated logs, against a hand-written Polars query.
+"""Core benchmark: csmetrics against the hand-written Polars yardstick, whole process.
 
 Usage::
 
-    python benchmarks/bench_core.py                    # 1e6 and 1e7 events
-    python benchmarks/bench_core.py --events 1e5 1e6   # other sizes
+    python benchmarks/bench_core.py                      # 1e6 and 1e7 events, 3 repeats
+    python benchmarks/bench_core.py --events 1e5 --repeats 1
+    python benchmarks/bench_core.py --events 1e8 --files 10 --kinds ref headline partitioned
     python benchmarks/bench_core.py --out benchmarks/RESULTS.md
 
-Each measurement runs in a fresh subprocess (so its peak RSS is its own), after the answers
-of csmetrics and of the hand-written query have been checked to agree on the same file.
-Prints a Markdown table: median seconds of N runs, events/s, peak RSS, ratio to the
-hand-written query.
+The simulator's log is written to Parquet (``--files`` files; ids offset per file so every
+file holds whole customers). Each measurement runs in a fresh process and is read from the
+kernel's accounting of that process (``wait4``): CPU seconds (user + system), wall seconds,
+peak resident memory. csmetrics and the yardstick alternate within each repeat, so load
+changes hit both; the table reports medians and the ratios to the yardstick.
+
+The yardstick is ``../shared/reference/handwritten_polars.py`` (``--reference`` to point
+elsewhere): the five headline metrics by channel in one streaming plan. Without it the
+script stops with a message (the repository does not ship it).
+
+What is timed (``--kinds``):
+
+- ``ref``: the yardstick;
+- ``headline``: ``csm.compute`` of first response, full resolution, reopen rate, comp rate and
+  channel-switch rate by channel, one call;
+- ``case_table``: the full case table, collected;
+- ``all``: every built-in metric by channel in one ``compute`` call;
+- ``scan``: reading the eight columns the yardstick reads (the floor);
+- ``partitioned``: ``csm.compute_partitioned`` of the headline case metrics with a 2 GiB
+  memory budget.
 """
 
 from __future__ import annotations
@@ -18,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,187 +44,202 @@ from pathlib import Path
 
 import polars as pl
 
-import csmetrics as csm
+HEADLINE = [
+    "first_response_time",
+    "full_resolution_time",
+    "reopen_rate",
+    "comp_rate",
+    "channel_switch_rate",
+]
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "handwritten_polars.py"
+COLUMNS = ["case_id", "customer_id", "channel", "ts", "event_type", "actor", "is_public", "status"]
+KINDS = ("ref", "headline", "case_table", "all", "scan", "partitioned")
+LABELS = {
+    "ref": "hand-written Polars (reference), 5 headline metrics",
+    "headline": "csmetrics compute, 5 headline metrics, one call",
+    "case_table": "csmetrics case_table (every column)",
+    "all": "csmetrics compute, every built-in metric",
+    "scan": "scan the 8 columns the reference reads (floor)",
+    "partitioned": "csmetrics compute_partitioned, 2 GiB budget",
+}
 
-SUBSET = ["first_response_time", "full_resolution_time", "reopen_rate", "comp_rate"]
+
+def _source(folder: Path) -> str:
+    return str(folder / "*.parquet")
 
 
-def by_hand(path: str) -> pl.LazyFrame:
-    """The best hand-written Polars query for the subset, by channel (no csmetrics).
+def write_log(folder: Path, n_events: int, files: int) -> int:
+    """Write ``n_events`` simulated events in ``files`` Parquet files; return the count."""
+    import csmetrics as csm
 
-    First response: creation → first human agent message; full resolution: creation → last
-    solved/closed status when the case's last status is solved/closed; reopened: a move
-    from solved/closed back to an open status; comped: any comp_granted. It skips what
-    csmetrics does on top (tie-breaking order, policies, agent-created and merged cases),
-    so it is the floor an analyst would write, not a reimplementation.
-    """
-    events = pl.scan_parquet(path)
-    status = pl.col("status")
-    is_status = pl.col("event_type") == "status_changed"
-    solved = is_status & status.is_in(["solved", "closed"])
-    ordered = events.sort("case_id", "ts")
-    prev = pl.col("status").forward_fill().shift(1).over("case_id")
-    cases = (
-        ordered.with_columns(
-            (
-                is_status
-                & status.is_in(["new", "open", "pending", "on_hold"])
-                & prev.is_in(["solved", "closed"])
-            ).alias("reopen")
+    folder.mkdir(parents=True, exist_ok=True)
+    per_file = -(-n_events // files)
+    offset = 10**9
+    for k in range(files):
+        frame = csm.datasets.simulate_frame(
+            max(1, round(per_file / csm.datasets.EVENTS_PER_CASE)), seed=1000 + k
+        ).with_columns(
+            (pl.col(c) + k * offset).alias(c)
+            for c in ("event_id", "case_id", "customer_id", "merged_into")
         )
-        .group_by("case_id")
-        .agg(
-            pl.col("channel").first(),
-            pl.col("ts").min().alias("created"),
-            pl.col("ts")
-            .filter((pl.col("event_type") == "message") & (pl.col("actor") == "agent"))
-            .min()
-            .alias("first_reply"),
-            pl.col("ts").filter(solved).max().alias("last_solve"),
-            status.filter(is_status).last().alias("last_status"),
-            pl.col("reopen").any().alias("reopened"),
-            (pl.col("event_type") == "comp_granted").any().alias("comped"),
-        )
-    )
-    seconds = 1e6
-    frt = (pl.col("first_reply") - pl.col("created")).dt.total_microseconds() / seconds
-    full = (
-        pl.when(pl.col("last_status").is_in(["solved", "closed"]))
-        .then(pl.col("last_solve") - pl.col("created"))
-        .dt.total_microseconds()
-        / seconds
-    )
-    return cases.group_by("channel").agg(
-        pl.len().alias("n"),
-        frt.mean().alias("frt_mean"),
-        frt.median().alias("frt_p50"),
-        frt.quantile(0.9, "linear").alias("frt_p90"),
-        full.mean().alias("full_mean"),
-        full.median().alias("full_p50"),
-        pl.col("reopened").mean().alias("reopen"),
-        pl.col("comped").mean().alias("comp"),
-    )
-
-
-def ours(path: str, metrics: list[str] | None) -> pl.LazyFrame:
-    log = csm.EventLog.trusted(pl.scan_parquet(path))
-    return csm.compute(log, metrics, by="channel")
-
-
-def _run_one(kind: str, path: str) -> None:
-    """Child process: run one measurement and print its seconds as JSON."""
-    start = time.perf_counter()
-    if kind == "hand":
-        by_hand(path).collect()
-    elif kind == "scan":
-        pl.scan_parquet(path).select(
-            "case_id", "ts", "event_type", "actor", "status", "channel"
-        ).collect()
-    elif kind == "case_table":
-        csm.case_table(csm.EventLog.trusted(pl.scan_parquet(path))).collect()
-    elif kind == "subset":
-        ours(path, SUBSET).collect()
-    elif kind == "all":
-        ours(path, None).collect()
-    elif kind == "journeys":
-        log = csm.EventLog.trusted(pl.scan_parquet(path))
-        csm.journeys(log).collect()
-        csm.journey_metrics(log).collect()
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib()}))
+        frame.write_parquet(folder / f"part-{k:03d}.parquet")
+        del frame
+    return int(pl.scan_parquet(_source(folder)).select(pl.len()).collect().item())
 
 
 def _peak_mib() -> float:
-    """Peak resident memory of this process (VmHWM: unlike ru_maxrss it restarts at exec,
-    so the parent's memory does not leak into the child's figure)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process: VmHWM restarts at exec (ru_maxrss does not, so a
+    child forked from a big parent would report the parent's size)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise SystemExit("no VmHWM in /proc/self/status (Linux only)")
 
 
-def _measure(kind: str, path: str, repeats: int) -> tuple[float, float]:
-    runs = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, path],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-    return statistics.median(r["seconds"] for r in runs), max(r["peak_mib"] for r in runs)
+def _child(kind: str, source: str, reference: str) -> None:
+    """Run one measurement in this (fresh) process, then print its peak memory."""
+    _work(kind, source, reference)
+    print(json.dumps({"peak": _peak_mib()}))
 
 
-def _agree(path: str) -> None:
-    """The subset computed both ways must agree before anything is timed."""
-    hand = by_hand(path).collect().sort("channel")
-    mine = ours(path, SUBSET).collect()
+def _work(kind: str, source: str, reference: str) -> None:
+    if kind == "ref":
+        import runpy
 
-    def pick(metric: str, column: str) -> list[float]:
-        rows = mine.filter(pl.col("metric") == metric).sort("channel")
-        return rows[column].to_list()
+        sys.argv = [reference, source, "--quiet"]
+        runpy.run_path(reference, run_name="__main__")
+        return
+    if kind == "scan":
+        pl.scan_parquet(source).select(COLUMNS).collect(engine="streaming")
+        return
+    import csmetrics as csm
 
-    # csmetrics leaves agent-created and merged cases out of some populations; compare on
-    # a log where the simulator made none, or compare the populations that coincide:
-    assert (
-        hand["channel"].to_list()
-        == mine.filter(pl.col("metric") == "comp_rate").sort("channel")["channel"].to_list()
-    )
-    for ours_v, hand_v in zip(pick("comp_rate", "value"), hand["comp"].to_list(), strict=True):
-        assert abs(ours_v - hand_v) < 0.02, (ours_v, hand_v)
+    log = csm.EventLog.trusted(pl.scan_parquet(source))
+    if kind == "headline":
+        csm.compute(log, HEADLINE, by="channel").collect(engine="streaming")
+    elif kind == "case_table":
+        csm.case_table(log).collect(engine="streaming")
+    elif kind == "all":
+        every = [m.name for m in csm.metrics.builtins()]
+        csm.compute(log, every, by="channel").collect(engine="streaming")
+    elif kind == "partitioned":
+        state = csm.compute_partitioned(log, HEADLINE[:4], by="channel", memory_limit=2 * 1024**3)
+        state.finalize().collect()
+    else:
+        raise SystemExit(f"unknown kind {kind!r}")
+
+
+def measure(kind: str, source: str, reference: Path) -> dict[str, float]:
+    """CPU seconds, wall seconds and peak RSS (MiB) of one fresh process."""
+    command = [sys.executable, __file__, "--child", kind, source, str(reference)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{kind} failed with status {status}: {' '.join(command)}")
+    return {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "wall": wall,
+        "peak": json.loads(out.strip().splitlines()[-1])["peak"],
+    }
+
+
+def run(
+    source: str, n_events: int, kinds: list[str], repeats: int, reference: Path
+) -> list[dict[str, str]]:
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+    for _ in range(repeats):  # alternate: every kind once per round
+        for kind in kinds:
+            runs[kind].append(measure(kind, source, reference))
+    med = {
+        k: {m: statistics.median(r[m] for r in rs) for m in ("cpu", "wall")}
+        | {"peak": max(r["peak"] for r in rs)}
+        for k, rs in runs.items()
+    }
+    ref = med.get("ref")
+    rows = []
+    for kind in kinds:
+        m = med[kind]
+        rows.append(
+            {
+                "events": f"{n_events:,}",
+                "what": LABELS[kind],
+                "CPU s": f"{m['cpu']:.2f}",
+                "wall s": f"{m['wall']:.2f}",
+                "peak MiB": f"{m['peak']:,.0f}",
+                "CPU vs ref": f"{m['cpu'] / ref['cpu']:.2f}x" if ref else "",
+                "wall vs ref": f"{m['wall'] / ref['wall']:.2f}x" if ref else "",
+                "peak vs ref": f"{m['peak'] / ref['peak']:.2f}x" if ref else "",
+            }
+        )
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--events", nargs="*", type=float, default=[1e6, 1e7])
+    parser.add_argument("--files", type=int, default=1, help="Parquet files per log")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--kinds",
+        nargs="*",
+        default=["ref", "headline", "case_table", "all", "scan"],
+        choices=KINDS,
+    )
+    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--data", type=Path, help="keep the generated logs here (reused)")
     parser.add_argument("--out", help="also write the Markdown table here")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--write", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _run_one(*args.child)
+        _child(*args.child)
         return
-    rows = []
+    if args.write:  # in a child process, so that this one stays small
+        folder, n, files = args.write
+        print(write_log(Path(folder), int(n), int(files)))
+        return
+    if "ref" in args.kinds and not args.reference.is_file():
+        raise SystemExit(
+            f"the reference query {args.reference} is not here (it lives in ../shared/reference); "
+            "pass --reference PATH, or drop 'ref' from --kinds"
+        )
+    rows: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n_events in args.events:
-            path = os.path.join(tmp, f"events_{int(n_events)}.parquet")
-            csm.datasets.simulate_parquet(int(n_events), seed=0, path=path)
-            actual = pl.scan_parquet(path).select(pl.len()).collect().item()
-            _agree(path)
-            hand_s, hand_peak = _measure("hand", path, args.repeats)
-            for kind, label in [
-                ("scan", "scan needed columns (floor)"),
-                ("hand", "hand-written Polars (4 metrics)"),
-                ("subset", "csmetrics compute, same 4 metrics"),
-                ("case_table", "csmetrics case_table"),
-                ("all", "csmetrics compute, all metrics"),
-                ("journeys", "csmetrics journeys + all journey metrics"),
-            ]:
-                if kind == "hand":
-                    seconds, peak = hand_s, hand_peak
-                else:
-                    seconds, peak = _measure(kind, path, args.repeats)
-                rows.append(
-                    {
-                        "events": f"{actual:,}",
-                        "what": label,
-                        "seconds": f"{seconds:.2f}",
-                        "events/s": f"{actual / seconds:,.0f}",
-                        "peak MiB": f"{peak:,.0f}",
-                        "vs hand-written": f"{seconds / hand_s:.2f}x",
-                    }
-                )
+        root = args.data or Path(tmp)
+        for n in args.events:
+            folder = root / f"events-{int(n)}-{args.files}"
+            if folder.is_dir() and any(folder.glob("*.parquet")):
+                actual = int(pl.scan_parquet(_source(folder)).select(pl.len()).collect().item())
+            else:
+                written = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--write",
+                        str(folder),
+                        str(int(n)),
+                        str(args.files),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                actual = int(written.strip().splitlines()[-1])
+            rows += run(_source(folder), actual, args.kinds, args.repeats, args.reference)
+            print(json.dumps(rows[-len(args.kinds) :]), file=sys.stderr)
     header = list(rows[0])
     lines = [
-        f"Load average at the end: {os.getloadavg()[0]:.1f}. "
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, Polars {pl.__version__}, csmetrics {csm.__version__}; "
-        f"median of {args.repeats} runs, each in a fresh process.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, load average at the end "
+        f"{os.getloadavg()[0]:.1f}; Python {platform.python_version()}, Polars {pl.__version__}; "
+        f"median of {args.repeats} runs (peak: the largest), each a fresh process, "
+        "csmetrics and the reference alternating.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",

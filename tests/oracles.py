@@ -77,6 +77,8 @@ CASE_COLUMNS: tuple[str, ...] = (
     "channel",
     "channel_kind",
     "is_public_channel",
+    "is_public",
+    "moved_to_private",
     "team",
     "agent_id",
     "priority",
@@ -90,6 +92,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "n_bot_messages",
     "n_notes",
     "n_reopens",
+    "n_resolutions",
     "n_assignments",
     "n_transfers",
     "n_escalations",
@@ -190,14 +193,16 @@ def _one_case(
             policy.bots_count_as_responders and _is_message(e, "bot")
         )
 
-    first = evs[0]
-    created_at: dt.datetime = first["ts"]
-    out: dict[str, Any] = {"case_id": first["case_id"]}
+    creations = [i for i, e in enumerate(evs) if e["event_type"] == "case_created"]
+    creation_idx = creations[0] if creations else 0
+    creation = evs[creation_idx]
+    created_at: dt.datetime = creation["ts"]
+    out: dict[str, Any] = {"case_id": creation["case_id"]}
 
-    # rule 15: attributes
-    out["customer_id"] = first["customer_id"]
-    out["channel"] = first["channel"]
-    kind = dict(policy.channels).get(first["channel"], "other")
+    # attributes: key columns from the creation event (DESIGN §2.2)
+    out["customer_id"] = creation["customer_id"]
+    out["channel"] = creation["channel"]
+    kind = dict(policy.channels).get(creation["channel"], "other")
     out["channel_kind"] = kind
     out["is_public_channel"] = kind == "social"
     out["team"] = _last_non_null(evs, "team")
@@ -205,14 +210,27 @@ def _one_case(
     out["priority"] = _last_non_null(evs, "priority")
     out["topic"] = _first_non_null(evs, "topic")
 
-    # rule 3
+    # visibility (DESIGN §2.4): the first customer message's, else the first event's (the
+    # creation event); a null is_public takes the channel's default
+    def visible(e: Mapping[str, Any]) -> bool:
+        flag = e.get("is_public")
+        return bool(kind == "social") if flag is None else bool(flag)
+
+    customer_messages = [e for e in evs if _is_message(e, "customer")]
+    is_public = visible(customer_messages[0] if customer_messages else creation)
+    out["is_public"] = is_public
+    out["moved_to_private"] = is_public and any(
+        e["event_type"] == "message" and e.get("is_public") is False for e in evs
+    )
+
+    # creation: the first case_created event, else the first event
     out["created_at"] = created_at
     out["last_event_at"] = evs[-1]["ts"]
-    creations = [e for e in evs if e["event_type"] == "case_created"]
-    agent_created = (creations[0] if creations else first)["actor"] == "agent"
+    agent_created = creation["actor"] == "agent"
     out["agent_created"] = agent_created
 
-    # rules 7, 8, 9: the status walk
+    # the status walk: events before creation only set the status at creation; no clock
+    # runs before creation; a resolution is a move from unresolved into solved/closed
     status, since = "new", created_at
     clocks = {"requester": _ZERO, "agent": _ZERO, "hold": _ZERO}
 
@@ -225,7 +243,7 @@ def _one_case(
             clocks["hold"] += length
 
     reopen_at: list[int] = []  # indexes of reopening events
-    resolved_ts: list[dt.datetime] = []
+    resolutions: list[dt.datetime] = []
     for i, e in enumerate(evs):
         if e["event_type"] == "status_changed":
             new_status = e["status"]
@@ -233,12 +251,15 @@ def _one_case(
             new_status = "closed"
         else:
             continue
-        run_clocks(status, e["ts"] - since)
-        if status in _RESOLVED and new_status in _UNRESOLVED:
-            reopen_at.append(i)
-        if new_status in _RESOLVED:
-            resolved_ts.append(e["ts"])
-        status, since = new_status, e["ts"]
+        post = i > creation_idx or not creations
+        if post:
+            run_clocks(status, e["ts"] - since)
+            if status in _RESOLVED and new_status in _UNRESOLVED:
+                reopen_at.append(i)
+            if status in _UNRESOLVED and new_status in _RESOLVED:
+                resolutions.append(e["ts"])
+            since = e["ts"]
+        status = new_status
     run_clocks(status, as_of - since)
     is_open = status not in _RESOLVED
     out["requester_wait_time"] = clocks["requester"]
@@ -247,47 +268,44 @@ def _one_case(
     out["status_at_as_of"] = status
     out["is_open"] = is_open
     out["n_reopens"] = len(reopen_at)
+    out["n_resolutions"] = len(resolutions)
 
-    # rule 5
+    # the first customer message
     customer_idx = [i for i, e in enumerate(evs) if _is_message(e, "customer")]
     fcm_at = evs[customer_idx[0]]["ts"] if customer_idx else None
     out["first_customer_message_at"] = fcm_at
 
-    # rule 6: first response
+    # first response: the first reply at or after the clock start
     replies = [i for i, e in enumerate(evs) if is_reply(e)]
     mode = policy.first_response_start
-    fr_idx: int | None
     if mode == "created":
         start_at = created_at
-        fr_idx = replies[0] if replies else None
     elif mode == "first_customer_message":
-        if customer_idx:
-            start_at = evs[customer_idx[0]]["ts"]
-            fr_idx = next((i for i in replies if i > customer_idx[0]), None)
-        else:
-            start_at = created_at
-            fr_idx = replies[0] if replies else None
+        start_at = fcm_at if fcm_at is not None else created_at
     elif mode == "last_handoff":
         limit = replies[0] if replies else len(evs)
         handoffs = [
             i
             for i, e in enumerate(evs)
-            if i < limit and (e["event_type"] == "bot_handoff" or i in reopen_at)
+            if creation_idx < i < limit and (e["event_type"] == "bot_handoff" or i in reopen_at)
         ]
         start_at = evs[handoffs[-1]]["ts"] if handoffs else created_at
-        fr_idx = replies[0] if replies else None
     else:  # pragma: no cover - Policy validates the knob
         raise AssertionError(mode)
+    if agent_created and policy.agent_created in ("second_public_reply", "include"):
+        start_at = created_at
+    after_start = [i for i in replies if evs[i]["ts"] >= start_at]
+    fr_idx: int | None = after_start[0] if after_start else None
     if agent_created:
         if policy.agent_created == "skip":
             fr_idx = None
         elif policy.agent_created == "second_public_reply":
-            start_at = created_at
-            first_message = next((e for e in evs if e["event_type"] == "message"), None)
-            if first_message is not None and is_reply(first_message):
-                fr_idx = replies[1] if len(replies) > 1 else None
-            else:
-                fr_idx = replies[0] if replies else None
+            post_replies = [i for i in replies if evs[i]["ts"] >= created_at]
+            comments = [
+                e for e in evs if e["event_type"] in ("message", "note") and e["ts"] >= created_at
+            ]
+            if comments and _is_message(comments[0], "agent"):
+                fr_idx = post_replies[1] if len(post_replies) > 1 else None
     fr_at = evs[fr_idx]["ts"] if fr_idx is not None else None
     merged = any(e["event_type"] == "merged" for e in evs)
     out["first_response_start_at"] = start_at
@@ -296,9 +314,9 @@ def _one_case(
         None if fr_at is None or (merged and not policy.include_merged) else fr_at - start_at
     )
 
-    # rule 9: resolution
-    out["first_resolved_at"] = resolved_ts[0] if resolved_ts else None
-    out["last_resolved_at"] = resolved_ts[-1] if resolved_ts and not is_open else None
+    # resolution: first and last resolution (the last kept when resolved at as_of)
+    out["first_resolved_at"] = resolutions[0] if resolutions else None
+    out["last_resolved_at"] = resolutions[-1] if resolutions and not is_open else None
     res_start = created_at
     if policy.resolution_start == "first_customer_message" and fcm_at is not None:
         res_start = fcm_at
@@ -351,8 +369,18 @@ def _one_case(
     out["abandoned"] = any(e["event_type"] == "call_abandoned" for e in evs[:first_answer])
     out["merged"] = merged
     n_replies = out["n_agent_replies"]
-    touches_ok = n_replies == 1 if policy.one_touch == "exactly_one" else n_replies <= 1
-    out["one_touch"] = (not is_open) and not reopen_at and touches_ok
+    if policy.one_touch == "exactly_one":
+        out["one_touch"] = (not is_open) and not reopen_at and n_replies == 1
+    elif policy.one_touch == "at_most_one":
+        out["one_touch"] = (not is_open) and n_replies <= 1
+    else:  # one participating teammate, closed once
+        teammates = {e.get("agent_id") for i, e in enumerate(evs) if i in human}
+        out["one_touch"] = (
+            (not is_open)
+            and len(resolutions) == 1
+            and len(teammates) == 1
+            and None not in teammates
+        )
 
     for column in passthrough:
         out[column] = _first_non_null(evs, column)

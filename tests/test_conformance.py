@@ -2,7 +2,8 @@
 
 Each case runs with the presets ``csmetrics``, ``zendesk`` and ``chatwoot``; a preset's
 ``expect_<preset>`` table overrides the common ``expect``. Durations compare in seconds,
-``"null"`` means no value. Every case is also checked with its events shuffled.
+``"null"`` means no value. Every case is also checked with its events shuffled, and every
+value also with its column asked for alone (one definition, one plan: DESIGN §3).
 """
 
 from __future__ import annotations
@@ -53,10 +54,16 @@ def _rows(case: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _case_row(rows: list[dict[str, Any]], case: dict[str, Any], preset: str) -> dict[str, Any]:
+def _case_row(
+    rows: list[dict[str, Any]],
+    case: dict[str, Any],
+    preset: str,
+    columns: list[str] | None = None,
+) -> dict[str, Any]:
     as_of = dt.datetime.fromisoformat(case["as_of"].replace("Z", "+00:00"))
     policy = csm.Policy.preset(preset, as_of=as_of)
-    table = csm.case_table(csm.testing.log_from_rows(rows), policy).collect()
+    log = csm.testing.log_from_rows(rows)
+    table = csm.case_table(log, policy, columns=columns).collect()
     return table.filter(pl.col("case_id") == rows[0]["case_id"]).row(0, named=True)
 
 
@@ -76,6 +83,9 @@ def test_conformance(case: dict[str, Any], preset: str) -> None:
     expected = _expected(case, preset)
     rows = _rows(case)
     CHECKED.append(_compare(_case_row(rows, case, preset), expected, f"{case['name']} [{preset}]"))
+    for column, want in expected.items():  # each value also when its column is asked alone
+        alone = _case_row(rows, case, preset, columns=[column])
+        _compare(alone, {column: want}, f"{case['name']} [{preset}, {column} alone]")
     for seed in range(3):  # row order never matters
         shuffled = rows[:]
         random.Random(seed).shuffle(shuffled)

@@ -14,18 +14,17 @@ from polars.testing import assert_frame_equal
 from tests.strategies import event_logs, to_frame
 
 import csmetrics as csm
+from csmetrics.compute import journey_metrics
 from csmetrics.exceptions import PolicyError, UnknownMetricError
 from csmetrics.journeys import (
     ISSUE_COLUMNS,
     IdentityMap,
     channel_switch_matrix,
     journey_cases,
-    journey_metrics,
     journeys,
     parse_window,
 )
 from csmetrics.log import EventLog
-from csmetrics.metrics import journeys as journey_defs
 
 D0 = dt.datetime(2024, 3, 4, tzinfo=dt.UTC)  # a Monday
 AS_OF = D0 + dt.timedelta(days=30)
@@ -447,7 +446,7 @@ def test_issue_level_metrics_by_hand() -> None:
     out = journey_metrics(_scenario(), policy=POLICY).collect()
     values = {r["metric"]: r for r in out.iter_rows(named=True)}
     assert set(values) == {
-        m.name for m in csm.metrics.builtins() if m.level == "issue" and not journey_defs.keys_of(m)
+        m.name for m in csm.metrics.builtins() if m.level == "issue" and not m.keys
     }
     # 5 issues (A..E); one open (A: the email was never solved)
     assert values["channel_switch_rate"]["n"] == 5

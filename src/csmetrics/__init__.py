@@ -21,7 +21,7 @@ from csmetrics.calendar import (
     with_business_durations,
 )
 from csmetrics.cases import case_table, explain, next_reply_pairs
-from csmetrics.compute import compute, survival
+from csmetrics.compute import compute, journey_metrics, survival
 from csmetrics.exceptions import (
     AdapterError,
     CalendarError,
@@ -35,7 +35,6 @@ from csmetrics.journeys import (
     IdentityMap,
     channel_switch_matrix,
     journey_cases,
-    journey_metrics,
     journeys,
 )
 from csmetrics.log import EventLog, scan_events

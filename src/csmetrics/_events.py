@@ -12,91 +12,21 @@ from typing import Final
 
 import polars as pl
 
+from csmetrics._columns import UNRESOLVED, is_human_reply, is_message_by, is_reply, is_type
+from csmetrics._order import KEY, order_key
 from csmetrics.policy import Policy
 from csmetrics.schema import RESOLVED_STATUSES, STATUS_DTYPE
 
-__all__ = ["annotate_events", "sort_events"]
+__all__ = ["SENTINEL", "annotate_events", "seg_count", "sort_events"]
 
-UNRESOLVED: Final[tuple[str, ...]] = ("new", "open", "pending", "on_hold")
 _SENTINEL: Final = -(2**62)  # "nobody is waiting" in the next-reply scan (µs since epoch)
-
-
-def order_key(case_part: pl.Expr) -> pl.Expr:
-    """One Int128 key putting events in event order: case, ts, event type, actor (DESIGN §2.2).
-
-    The upper 64 bits hold ``case_part`` (the integer case id, or a hash of a string id);
-    the lower 64 bits hold ``ts`` in microseconds times 64 plus the event type (16 values)
-    and actor (4 values) codes. Sorting one Int128 column is several times faster than
-    sorting by five columns; exact ties (and, for string ids, hash collisions) are broken
-    by the further keys of :func:`sort_events`.
-    """
-    low = (
-        pl.col("ts").cast(pl.Int64) * 64
-        + pl.col("event_type").to_physical().cast(pl.Int64) * 4
-        + pl.col("actor").to_physical().cast(pl.Int64)
-    )
-    return case_part.cast(pl.Int128) * pl.lit(2**64, pl.Int128) + low.cast(pl.Int128)
+SENTINEL: Final = _SENTINEL
 
 
 def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Sort events by case, then in event order: ts, event type, actor, event id."""
-    schema = events.collect_schema()
-    if schema["case_id"].is_integer():
-        keys = ["_order"]
-        case_part = pl.col("case_id")
-    else:
-        keys = ["_order", "case_id"]  # the id itself separates hash collisions
-        case_part = pl.col("case_id").hash(0x5EED).cast(pl.Int64, wrap_numerical=True)
-    keyed = events.with_columns(order_key(case_part).alias("_order"))
-    if "event_id" in schema:
-        keys.append("event_id")
-        return keyed.sort(keys, nulls_last=True).drop("_order")
-    # no event ids: break ties on everything else an event carries, so that two events at
-    # the same instant of the same type by the same actor (two status changes, say) come
-    # in the same order whatever the row order (identical rows are interchangeable)
-    keyed = keyed.with_columns(row_hash(schema.names()).alias("_tie"))
-    return keyed.sort([*keys, "_tie"], nulls_last=True).drop("_order", "_tie")
-
-
-def row_hash(names: list[str]) -> pl.Expr:
-    """A hash of a row's content (the tie-break of events without ``event_id``)."""
-    return pl.struct(sorted(n for n in names if not n.startswith("_"))).hash(0x7135)
-
-
-# -- what an event is ---------------------------------------------------------------------
-
-
-def exact_sum(values: pl.Expr) -> pl.Expr:
-    """Sum of a Float64 column in exact micro-units, so the result does not depend on the
-    order rows are added in (engine, threads, row order): identical bits every time.
-    """
-    return (values * 1e6).round(0).cast(pl.Int64).sum().cast(pl.Float64) / 1e6
-
-
-def is_type(name: str) -> pl.Expr:
-    """The event is of type ``name``."""
-    return pl.col("event_type") == name
-
-
-def is_message_by(actor: str) -> pl.Expr:
-    """A message written by ``actor``."""
-    return is_type("message") & (pl.col("actor") == actor)
-
-
-def is_human_reply() -> pl.Expr:
-    """A message by a human agent: the only thing that always answers a customer."""
-    return is_message_by("agent")
-
-
-def is_reply(policy: Policy) -> pl.Expr:
-    """A reply under ``policy``: a human agent message, or a bot message when bots count.
-
-    Notes and system messages (auto-replies) never are.
-    """
-    reply = is_human_reply()
-    if policy.bots_count_as_responders:
-        reply = reply | is_message_by("bot")
-    return reply
+    """Sort events by case, then in the one event order of :mod:`csmetrics._order`."""
+    keyed = events.with_columns(order_key(events.collect_schema()))
+    return keyed.sort(["case_id", KEY], nulls_last=True).drop(KEY)
 
 
 def new_status() -> pl.Expr:
@@ -136,6 +66,8 @@ def annotate_events(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     reply = is_reply(policy)
     sets_status = new_status()
     ts_us = pl.col("ts").cast(pl.Int64)
+    has_creation = "created_at" in events.collect_schema()
+    post = pl.col("ts") >= pl.col("created_at") if has_creation else pl.lit(value=True)
     frame = events.with_columns(
         case_start().alias("_start"),
         reply.alias("_reply"),
@@ -149,6 +81,8 @@ def annotate_events(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
         seg_count(pl.col("_human")).alias("_human_rank"),
         seg_count(pl.col("_msg")).alias("_msg_rank"),
         seg_count(pl.col("_cust")).alias("_cust_rank"),
+        seg_count(pl.col("_reply") & post).alias("_post_reply_rank"),
+        seg_count((is_type("message") | is_type("note")) & post).alias("_post_comment_rank"),
         # status holding after this event ("new" from the first event on)
         pl.when(pl.col("_sets").is_not_null())
         .then(pl.col("_sets"))
@@ -197,7 +131,9 @@ def annotate_events(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
         (
             pl.col("_sets").is_in(UNRESOLVED) & pl.col("_status_before").is_in(RESOLVED_STATUSES)
         ).alias("_reopen"),
-        pl.col("_sets").is_in(RESOLVED_STATUSES).alias("_resolve"),
+        (
+            pl.col("_sets").is_in(RESOLVED_STATUSES) & pl.col("_status_before").is_in(UNRESOLVED)
+        ).alias("_resolve"),
         # a next-reply pair closes here: a reply after the first, with somebody waiting
         pl.when(
             pl.col("_reply")

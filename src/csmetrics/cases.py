@@ -7,36 +7,42 @@ Call ``.explain()`` on the result to read it.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Final, Literal
 
 import polars as pl
 
-from csmetrics._events import annotate_events, exact_sum, is_type, sort_events
-from csmetrics._light import light_case_table, light_columns
+from csmetrics._columns import (
+    STATUS_ROWS,
+    ZERO,
+    CaseColumn,
+    annotate_status,
+    columns_for,
+    is_reply,
+    is_type,
+    message_rows,
+)
+from csmetrics._events import annotate_events, sort_events
+from csmetrics._order import KEY, order_key
 from csmetrics.calendar import BusinessCalendar, business_duration
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
 from csmetrics.policy import Policy
-from csmetrics.schema import (
-    CANONICAL_COLUMNS,
-    PUBLIC_KINDS,
-    RESOLVED_STATUSES,
-    STATUS_DTYPE,
-    channel_kind_expr,
-    with_optional_columns,
-)
+from csmetrics.schema import CANONICAL_COLUMNS, with_optional_columns
 
 __all__ = [
     "BUSINESS_COLUMNS",
     "CASE_COLUMNS",
-    "aggregate_cases",
+    "OnInvalid",
     "annotated_events",
     "case_table",
     "explain",
+    "keyed_events",
     "next_reply_pairs",
+    "open_changes",
+    "passthrough_columns",
     "resolve_as_of",
+    "windowed_events",
 ]
 
 OnInvalid = Literal["raise", "quarantine"]
@@ -47,6 +53,8 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
     "channel",
     "channel_kind",
     "is_public_channel",
+    "is_public",
+    "moved_to_private",
     "team",
     "agent_id",
     "priority",
@@ -75,6 +83,7 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
     "n_bot_messages",
     "n_notes",
     "n_reopens",
+    "n_resolutions",
     "reopened",
     "n_assignments",
     "n_transfers",
@@ -92,101 +101,6 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
 )
 """The case table's columns, in order; pass-through columns follow them."""
 
-_ZERO: Final = pl.lit(dt.timedelta(0), pl.Duration("us"))
-
-
-def resolve_as_of(events: pl.LazyFrame, policy: Policy) -> pl.Expr:
-    """The observation end: ``policy.as_of``, else the latest event of the whole log."""
-    if policy.as_of is not None:
-        return pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC"))
-    return pl.col("ts").max()
-
-
-def _first_ts(condition: pl.Expr) -> pl.Expr:
-    return pl.when(condition).then(pl.col("ts")).min()
-
-
-def _last_ts(condition: pl.Expr) -> pl.Expr:
-    return pl.when(condition).then(pl.col("ts")).max()
-
-
-def _count(condition: pl.Expr) -> pl.Expr:
-    return condition.sum().cast(pl.UInt32)
-
-
-def _span_in(statuses: frozenset[str]) -> pl.Expr:
-    """Time spent in ``statuses`` between status events (the open end is added later)."""
-    return (
-        pl.when(pl.col("_status_before").is_in(sorted(statuses))).then(pl.col("_status_span")).sum()
-    )
-
-
-def _aggregations(policy: Policy, passthrough: list[str]) -> list[pl.Expr]:
-    cust_first = pl.col("_cust") & (pl.col("_cust_rank") == 1)
-    aggs = [
-        pl.col("customer_id").first(),
-        pl.col("channel").first(),
-        pl.col("team").last(ignore_nulls=True),
-        pl.col("agent_id").last(ignore_nulls=True),
-        pl.col("priority").last(ignore_nulls=True),
-        pl.col("topic").first(ignore_nulls=True),
-        pl.col("ts").first().alias("created_at"),
-        pl.col("ts").last().alias("last_event_at"),
-        pl.col("_as_of").first().alias("as_of"),
-        _first_ts(cust_first).alias("first_customer_message_at"),
-        _first_ts(pl.col("_reply")).alias("_first_reply_at"),
-        _first_ts(pl.col("_reply") & (pl.col("_reply_rank") == 2)).alias("_second_reply_at"),
-        _first_ts(pl.col("_reply") & pl.col("_cust_seen")).alias("_reply_after_cust_at"),
-        (pl.col("_msg") & (pl.col("_msg_rank") == 1) & pl.col("_reply"))
-        .any()
-        .alias("_agent_wrote_first"),
-        # creator: the actor of the first case_created, else of the first event
-        pl.when(is_type("case_created"))
-        .then(pl.col("actor"))
-        .first(ignore_nulls=True)
-        .alias("_creator"),
-        pl.col("actor").first().alias("_first_actor"),
-        _first_ts(pl.col("_resolve")).alias("first_resolved_at"),
-        _last_ts(pl.col("_resolve")).alias("_last_resolve_at"),
-        _span_in(policy.requester_wait_statuses).alias("_requester_spans"),
-        _span_in(policy.agent_wait_statuses).alias("_agent_spans"),
-        _span_in(policy.on_hold_statuses).alias("_hold_spans"),
-        pl.col("_status_after").last().alias("status_at_as_of"),
-        pl.col("_status_since").last().alias("_status_since"),
-        pl.col("_pair").sum().alias("next_reply_time_sum"),
-        pl.col("_pair").max().alias("next_reply_time_max"),
-        pl.col("_pair").count().cast(pl.UInt32).alias("next_reply_count"),
-        exact_sum(pl.col("handle_seconds")).alias("_handle_sum"),
-        pl.col("handle_seconds").count().alias("_handle_n"),
-        pl.len().cast(pl.UInt32).alias("n_events"),
-        _count(pl.col("_cust")).alias("n_customer_messages"),
-        _count(pl.col("_human")).alias("n_agent_replies"),
-        _count(is_type("message") & (pl.col("actor") == "bot")).alias("n_bot_messages"),
-        _count(is_type("note")).alias("n_notes"),
-        _count(pl.col("_reopen")).alias("n_reopens"),
-        _count(is_type("assigned")).alias("n_assignments"),
-        _count(is_type("transferred")).alias("n_transfers"),
-        _count(is_type("escalated")).alias("n_escalations"),
-        _count(is_type("comp_granted")).alias("comp_count"),
-        exact_sum(pl.when(is_type("comp_granted")).then(pl.col("comp_amount"))).alias("comp_total"),
-        pl.when(is_type("csat"))
-        .then(pl.col("csat_score"))
-        .last(ignore_nulls=True)
-        .alias("csat_score"),
-        (is_type("call_abandoned") & (pl.col("_n_human_before") == 0)).any().alias("abandoned"),
-        is_type("merged").any().alias("merged"),
-        pl.when(is_type("merged"))
-        .then(pl.col("merged_into"))
-        .last(ignore_nulls=True)
-        .alias("merged_into"),
-    ]
-    if policy.first_response_start == "last_handoff":
-        marker = (pl.col("_handoff") | pl.col("_reopen")) & (pl.col("_n_reply_before") == 0)
-        aggs.append(_last_ts(marker).alias("_handoff_at"))
-    aggs.extend(pl.col(name).first(ignore_nulls=True) for name in passthrough)
-    return aggs
-
-
 BUSINESS_COLUMNS: Final[tuple[str, ...]] = (
     "first_response_time_business",
     "first_resolution_time_business",
@@ -200,132 +114,263 @@ BUSINESS_COLUMNS: Final[tuple[str, ...]] = (
 """Business-time twins added to the case table when a calendar is given (DESIGN §5)."""
 
 
-def _business_aggregations(policy: Policy) -> list[pl.Expr]:
-    def spans(statuses: frozenset[str]) -> pl.Expr:
-        inside = pl.col("_status_before").is_in(sorted(statuses))
-        return pl.when(inside).then(pl.col("_status_span_b")).sum()
-
-    return [
-        spans(policy.requester_wait_statuses).alias("_requester_spans_b"),
-        spans(policy.agent_wait_statuses).alias("_agent_spans_b"),
-        spans(policy.on_hold_statuses).alias("_hold_spans_b"),
-        pl.col("_pair_b").sum().alias("next_reply_time_sum_business"),
-        pl.col("_pair_b").max().alias("next_reply_time_max_business"),
-    ]
+def resolve_as_of(events: pl.LazyFrame, policy: Policy) -> pl.Expr:
+    """The observation end: ``policy.as_of``, else the latest event of the whole log."""
+    if policy.as_of is not None:
+        return pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC"))
+    return pl.col("ts").max()
 
 
-def _business_twins(policy: Policy, calendar: BusinessCalendar) -> list[pl.Expr]:
+def _business_columns(policy: Policy, calendar: BusinessCalendar) -> list[CaseColumn]:
     """Business twins of the durations: same start and end, measured in ``calendar``."""
-    tail = business_duration("_status_since", "as_of", calendar)
+    tail = business_duration("_running_since", "as_of", calendar)
 
     def clock(spans: str, statuses: frozenset[str]) -> pl.Expr:
         running = pl.when(pl.col("status_at_as_of").is_in(sorted(statuses))).then(tail)
-        return pl.col(spans).fill_null(_ZERO) + running.fill_null(_ZERO)
+        return pl.col(spans).fill_null(ZERO) + running.fill_null(ZERO)
 
-    def twin(calendar_column: str, start: str, end: str) -> pl.Expr:
+    def twin(name: str, calendar_column: str, start: str, end: str) -> CaseColumn:
         measured = business_duration(start, end, calendar)
-        clamped = pl.when(measured < _ZERO).then(_ZERO).otherwise(measured)
-        return pl.when(pl.col(calendar_column).is_not_null()).then(clamped)
+        clamped = pl.when(measured < ZERO).then(ZERO).otherwise(measured)
+        expr = pl.when(pl.col(calendar_column).is_not_null()).then(clamped)
+        return CaseColumn(name, "derived", expr, (calendar_column, start, end))
 
+    status_needs = ("status_at_as_of", "as_of", "_running_since")
     return [
-        twin("first_response_time", "first_response_start_at", "first_response_at").alias(
-            "first_response_time_business"
+        twin(
+            "first_response_time_business",
+            "first_response_time",
+            "first_response_start_at",
+            "first_response_at",
         ),
-        twin("first_resolution_time", "_resolution_start", "first_resolved_at").alias(
-            "first_resolution_time_business"
+        twin(
+            "first_resolution_time_business",
+            "first_resolution_time",
+            "_resolution_start",
+            "first_resolved_at",
         ),
-        twin("full_resolution_time", "_resolution_start", "last_resolved_at").alias(
-            "full_resolution_time_business"
+        twin(
+            "full_resolution_time_business",
+            "full_resolution_time",
+            "_resolution_start",
+            "last_resolved_at",
         ),
-        clock("_requester_spans_b", policy.requester_wait_statuses).alias(
-            "requester_wait_time_business"
+        CaseColumn(
+            "requester_wait_time_business",
+            "derived",
+            clock("_requester_spans_b", policy.requester_wait_statuses),
+            ("_requester_spans_b", *status_needs),
         ),
-        clock("_agent_spans_b", policy.agent_wait_statuses).alias("agent_wait_time_business"),
-        clock("_hold_spans_b", policy.on_hold_statuses).alias("on_hold_time_business"),
-        pl.col("next_reply_time_sum_business").fill_null(_ZERO),
+        CaseColumn(
+            "agent_wait_time_business",
+            "derived",
+            clock("_agent_spans_b", policy.agent_wait_statuses),
+            ("_agent_spans_b", *status_needs),
+        ),
+        CaseColumn(
+            "on_hold_time_business",
+            "derived",
+            clock("_hold_spans_b", policy.on_hold_statuses),
+            ("_hold_spans_b", *status_needs),
+        ),
     ]
 
 
-def _derived(policy: Policy) -> list[list[pl.Expr]]:
-    """Columns computed from the aggregates, in dependency stages."""
-    as_of = pl.col("as_of")
-    open_span = as_of - pl.col("_status_since")
+def _declared(policy: Policy, calendar: BusinessCalendar | None) -> dict[str, CaseColumn]:
+    declared = columns_for(policy, business=calendar is not None)
+    if calendar is not None:
+        declared.update({c.name: c for c in _business_columns(policy, calendar)})
+    return declared
 
-    def clock(spans: str, statuses: frozenset[str]) -> pl.Expr:
-        tail = pl.when(pl.col("status_at_as_of").is_in(sorted(statuses))).then(open_span)
-        return pl.col(spans).fill_null(_ZERO) + tail.fill_null(_ZERO)
 
-    if policy.first_response_start == "created":
-        start = pl.col("created_at")
-        reply_at = pl.col("_first_reply_at")
-    elif policy.first_response_start == "first_customer_message":
-        start = pl.coalesce("first_customer_message_at", "created_at")
-        reply_at = (
-            pl.when(pl.col("first_customer_message_at").is_null())
-            .then(pl.col("_first_reply_at"))
-            .otherwise(pl.col("_reply_after_cust_at"))
-        )
-    else:
-        start = pl.coalesce("_handoff_at", "created_at")
-        reply_at = pl.col("_first_reply_at")
-    agent_created = pl.col("agent_created")
-    if policy.agent_created == "skip":
-        reply_at = pl.when(~agent_created).then(reply_at)
-    elif policy.agent_created == "second_public_reply":
-        start = pl.when(agent_created).then(pl.col("created_at")).otherwise(start)
-        reply_at = (
-            pl.when(agent_created & pl.col("_agent_wrote_first"))
-            .then(pl.col("_second_reply_at"))
-            .when(agent_created)  # the customer wrote first: the first reply, from creation
-            .then(pl.col("_first_reply_at"))
-            .otherwise(reply_at)
-        )
-    resolution_start = (
-        pl.col("created_at")
-        if policy.resolution_start == "created"
-        else pl.coalesce("first_customer_message_at", "created_at")
+_FIX_UP: Final = "_reply_from_start"  # the one column built by a join after the facts
+
+
+def _closure(wanted: list[str], declared: dict[str, CaseColumn]) -> list[str]:
+    """``wanted`` and every column they need, dependencies first."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        needs: tuple[str, ...]
+        if name == _FIX_UP:
+            needs = ("_first_reply_any", "first_response_start_at")
+        elif name in declared:
+            column = declared[name]
+            needs = column.needs
+            if column.source in ("status", "messages"):
+                needs = (*needs, "created_at")
+        else:  # pass-through
+            needs = ()
+        for need in needs:
+            visit(need)
+        order.append(name)
+
+    for name in wanted:
+        visit(name)
+    return order
+
+
+def _ordered(events: pl.LazyFrame, facts: pl.LazyFrame, rows: pl.Expr) -> pl.LazyFrame:
+    """``rows`` of each case in the one event order, with the case's creation joined in."""
+    created = facts.select("case_id", "created_at")
+    return (
+        events.filter(rows)
+        .join(created, on="case_id", how="left")
+        .sort(["case_id", KEY], nulls_last=True)
     )
-    is_open = ~pl.col("status_at_as_of").is_in(RESOLVED_STATUSES)
-    frt = pl.col("first_response_at") - pl.col("first_response_start_at")
-    if not policy.include_merged:
-        frt = pl.when(~pl.col("merged")).then(frt)
-    max_replies = 1
-    n_replies_ok = (
-        pl.col("n_agent_replies") == max_replies
-        if policy.one_touch == "exactly_one"
-        else pl.col("n_agent_replies") <= max_replies
+
+
+def _sequence(
+    events: pl.LazyFrame,
+    facts: pl.LazyFrame,
+    rows: pl.Expr,
+    annotate: Callable[[pl.LazyFrame], pl.LazyFrame],
+    aggregations: list[pl.Expr],
+) -> pl.LazyFrame:
+    """Aggregations over ``rows`` of each case, in event order, creation joined in."""
+    return annotate(_ordered(events, facts, rows)).group_by("case_id").agg(aggregations)
+
+
+def open_changes(
+    log: EventLog | object, policy: Policy, *, on_invalid: OnInvalid = "raise"
+) -> pl.LazyFrame:
+    """When each case became open or stopped being open: ``case_id``, ``ts``, ``change``.
+
+    ``+1`` at creation (unless the status at creation was already solved or closed) and at
+    every reopen, ``-1`` at every resolution (DESIGN §3). Summed up to an instant, they give
+    the cases open at that instant: the backlog.
+    """
+    events = keyed_events(log, policy, on_invalid=on_invalid)
+    cases = _plan(events, policy, ["created_at", "_status_at_creation"], [], None)
+    status = annotate_status(_ordered(events, cases, STATUS_ROWS)).filter(
+        pl.col("_resolution") | pl.col("_reopen")
+    )
+    moves = status.select(
+        "case_id", "ts", pl.when(pl.col("_reopen")).then(1).otherwise(-1).alias("change")
+    )
+    resolved_at_creation = pl.col("_status_at_creation").is_in(["solved", "closed"])
+    created = cases.select(
+        "case_id",
+        pl.col("created_at").alias("ts"),
+        pl.when(resolved_at_creation.fill_null(value=False)).then(0).otherwise(1).alias("change"),
+    )
+    return pl.concat(
+        [created, moves.with_columns(pl.col("change").cast(pl.Int32))], how="vertical_relaxed"
     )
 
-    def elapsed(end: str, begin: pl.Expr) -> pl.Expr:
-        delta = pl.col(end) - begin
-        return pl.when(delta < _ZERO).then(_ZERO).otherwise(delta)
 
-    stage1 = [
-        (pl.col("_creator").fill_null(pl.col("_first_actor")) == "agent").alias("agent_created"),
-        is_open.alias("is_open"),
-        pl.when(~is_open).then(pl.col("_last_resolve_at")).alias("last_resolved_at"),
-        clock("_requester_spans", policy.requester_wait_statuses).alias("requester_wait_time"),
-        clock("_agent_spans", policy.agent_wait_statuses).alias("agent_wait_time"),
-        clock("_hold_spans", policy.on_hold_statuses).alias("on_hold_time"),
-        pl.when(pl.col("_handle_n") > 0)
-        .then(pl.duration(microseconds=(pl.col("_handle_sum") * 1e6).round(0).cast(pl.Int64)))
-        .alias("handle_time"),
-        pl.col("comp_total").fill_null(0.0),
-        pl.col("next_reply_time_sum").fill_null(_ZERO),
-    ]
-    stage2 = [
-        start.alias("first_response_start_at"),
-        reply_at.alias("first_response_at"),
-        resolution_start.alias("_resolution_start"),
-        (~is_open & (pl.col("n_reopens") == 0) & n_replies_ok).alias("one_touch"),
-        (pl.col("n_reopens") > 0).alias("reopened"),
-    ]
-    stage3 = [
-        frt.alias("first_response_time"),
-        elapsed("first_resolved_at", pl.col("_resolution_start")).alias("first_resolution_time"),
-        elapsed("last_resolved_at", pl.col("_resolution_start")).alias("full_resolution_time"),
-    ]
-    return [stage1, stage2, stage3]
+def _reply_fix_up(events: pl.LazyFrame, cases: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
+    """The first reply at or after the first-response clock start, for every case.
+
+    The facts hold each case's first reply ever; it is the answer unless it came before the
+    clock started (a reply stamped before creation, a reply before the first customer
+    message or the latest hand-off). Only those cases are looked up again, over the replies.
+    """
+    start, first = pl.col("first_response_start_at"), pl.col("_first_reply_any")
+    early = cases.filter(first < start).select("case_id", start.alias("_start_at"))
+    later = (
+        events.filter(is_reply(policy))
+        .select("case_id", "ts")
+        .join(early, on="case_id", how="inner")
+        .filter(pl.col("ts") >= pl.col("_start_at"))
+        .group_by("case_id")
+        .agg(pl.col("ts").min().alias("_later_reply"))
+    )
+    return (
+        cases.join(later, on="case_id", how="left")
+        .with_columns(
+            pl.when(first >= start).then(first).otherwise(pl.col("_later_reply")).alias(_FIX_UP)
+        )
+        .drop("_later_reply")
+    )
+
+
+def _plan(
+    events: pl.LazyFrame,
+    policy: Policy,
+    wanted: list[str],
+    passthrough: list[str],
+    calendar: BusinessCalendar | None,
+) -> pl.LazyFrame:
+    """The case table with exactly ``wanted`` (and what they need), from keyed events."""
+    declared = _declared(policy, calendar)
+    names = _closure([*wanted, "created_at"], declared)
+    by_source: dict[str, list[str]] = {"facts": [], "status": [], "messages": []}
+    for name in names:
+        column = declared.get(name)
+        if column is None and name in passthrough:
+            by_source["facts"].append(name)
+        elif column is not None and column.source in by_source:
+            by_source[column.source].append(name)
+
+    def aggregation(name: str) -> pl.Expr:
+        if name in declared:
+            return declared[name].expr.alias(name)
+        return pl.col(name).min_by(pl.when(pl.col(name).is_not_null()).then(pl.col(KEY)))
+
+    table = events.group_by("case_id").agg(aggregation(n) for n in by_source["facts"])
+    pending = [n for n in names if n in declared and declared[n].source == "derived"]
+    # creation first: the sequences join it in
+    table = table.with_columns(declared["created_at"].expr.alias("created_at"))
+    pending.remove("created_at")
+    if by_source["status"]:
+        status = _sequence(
+            events,
+            table,
+            STATUS_ROWS,
+            lambda rows: _annotate_status(rows, calendar),
+            [declared[n].expr.alias(n) for n in by_source["status"]],
+        )
+        table = table.join(status, on="case_id", how="left")
+    if by_source["messages"]:
+        messages = _sequence(
+            events,
+            table,
+            message_rows(policy),
+            lambda rows: _annotate_messages(rows, policy, calendar),
+            [declared[n].expr.alias(n) for n in by_source["messages"]],
+        )
+        table = table.join(messages, on="case_id", how="left")
+    done = {"created_at", *by_source["facts"], *by_source["status"], *by_source["messages"]}
+    fix_up_needs = ("_first_reply_any", "first_response_start_at")
+    while pending or (_FIX_UP in names and _FIX_UP not in done):
+        if _FIX_UP in names and _FIX_UP not in done and all(n in done for n in fix_up_needs):
+            table = _reply_fix_up(events, table, policy)
+            done.add(_FIX_UP)
+        ready = [n for n in pending if all(d in done for d in declared[n].needs)]
+        if not ready and not (_FIX_UP in names and _FIX_UP not in done):
+            raise AssertionError(f"case-table plan cannot order {pending}")  # declaration bug
+        if ready:
+            table = table.with_columns(declared[n].expr.alias(n) for n in ready)
+            done.update(ready)
+            pending = [n for n in pending if n not in done]
+    return table
+
+
+def _annotate_status(rows: pl.LazyFrame, calendar: BusinessCalendar | None) -> pl.LazyFrame:
+    annotated = annotate_status(rows)
+    if calendar is None:
+        return annotated
+    return annotated.with_columns(
+        business_duration(pl.col("_prev_since"), "ts", calendar).alias("_span_b")
+    )
+
+
+def _annotate_messages(
+    rows: pl.LazyFrame, policy: Policy, calendar: BusinessCalendar | None
+) -> pl.LazyFrame:
+    annotated = annotate_events(rows, policy)
+    if calendar is None:
+        return annotated
+    return annotated.with_columns(
+        pl.when(pl.col("_pair").is_not_null())
+        .then(business_duration(pl.col("ts") - pl.col("_pair"), "ts", calendar))
+        .alias("_pair_b")
+    )
 
 
 def case_table(
@@ -338,6 +383,11 @@ def case_table(
 ) -> pl.LazyFrame:
     """One row per case with every per-case fact (DESIGN §3), as a lazy frame.
 
+    Every column is declared once (:mod:`csmetrics._columns`): computed by one plain
+    ``group_by`` over the events, or over the status or message rows in event order, or
+    derived from other columns. The plan builds exactly the columns asked for and what they
+    need, each by its one declaration: a value never depends on what else is asked for.
+
     Parameters
     ----------
     log
@@ -349,10 +399,7 @@ def case_table(
         duration (``first_response_time_business`` …, the status clocks summed per status
         interval, next-reply pairs per pair), measured in that calendar (DESIGN §5).
     columns
-        Only these columns (and ``case_id``). When none of them needs the events in
-        sequence (status clocks, next-reply pairs, reopen counts, the chatwoot/zendesk
-        first-response variants), the table is built by one ``group_by`` without sorting
-        the events, which is several times faster: you pay only for what you ask.
+        Only these columns (and ``case_id``): you pay only for what you ask.
     on_invalid
         ``"raise"``: check the log's rules first and raise on any broken one (this collects
         the rule counts once); ``"quarantine"``: leave invalid rows out (they stay in
@@ -375,23 +422,38 @@ def case_table(
     30 minutes, not 1: the bot's 09:01 message is not a response.
     """
     policy = policy or Policy()
-    if columns is not None:
+    passthrough = sorted(_passthrough_of(log))
+    business = BUSINESS_COLUMNS if calendar is not None else ()
+    if columns is None:
+        wanted = [*CASE_COLUMNS[1:], *business, *passthrough]
+    else:
         wanted = list(dict.fromkeys(c for c in columns if c != "case_id"))
-        passthrough = _passthrough_of(log)
-        known = {*CASE_COLUMNS, *(BUSINESS_COLUMNS if calendar is not None else ())}
+        known = {*CASE_COLUMNS, *business}
         unknown = [c for c in wanted if c not in known and c not in passthrough]
         if unknown:
             raise PolicyError(
                 f"column(s) {unknown} are not in the case table; available: "
-                f"{[*CASE_COLUMNS, *sorted(passthrough)]}"
+                f"{[*CASE_COLUMNS, *business, *passthrough]}"
             )
-        if set(wanted) <= light_columns(policy) | passthrough:
-            events = windowed_events(log, policy, on_invalid=on_invalid)
-            return light_case_table(events, policy, wanted)
-        events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
-        return aggregate_cases(events, policy, calendar=calendar).select("case_id", *wanted)
-    events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
-    return aggregate_cases(events, policy, calendar=calendar)
+    events = keyed_events(log, policy, on_invalid=on_invalid)
+    return _plan(events, policy, wanted, passthrough, calendar).select("case_id", *wanted)
+
+
+def keyed_events(
+    log: EventLog | object, policy: Policy, *, on_invalid: OnInvalid = "raise"
+) -> pl.LazyFrame:
+    """The log's valid events up to ``as_of`` with the order key, in no particular order."""
+    events = windowed_events(log, policy, on_invalid=on_invalid)
+    schema = events.collect_schema()
+    null_ids = "event_id" in schema and bool(
+        events.select(pl.col("event_id").null_count()).collect().item()
+    )
+    return events.with_columns(order_key(schema, null_ids=null_ids))
+
+
+def passthrough_columns(log: EventLog | object) -> set[str]:
+    """The pass-through columns the case table of ``log`` carries (after renames)."""
+    return _passthrough_of(log)
 
 
 def _passthrough_of(log: EventLog | object) -> set[str]:
@@ -420,13 +482,13 @@ def _rename_clashes(events: pl.LazyFrame) -> pl.LazyFrame:
 def windowed_events(
     log: EventLog | object, policy: Policy, *, on_invalid: OnInvalid = "raise"
 ) -> pl.LazyFrame:
-    """The log's valid events up to ``as_of``, with ``_as_of``, in no particular order."""
+    """The log's valid events up to ``as_of`` (all of them when ``as_of`` is the latest)."""
     if on_invalid not in ("raise", "quarantine"):
         raise PolicyError(f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})")
     events = _rename_clashes(with_optional_columns(as_event_log(log).checked(on_invalid).frame))
-    return events.with_columns(resolve_as_of(events, policy).alias("_as_of")).filter(
-        pl.col("ts") <= pl.col("_as_of")
-    )
+    if policy.as_of is None:
+        return events
+    return events.filter(pl.col("ts") <= pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC")))
 
 
 def annotated_events(
@@ -434,63 +496,26 @@ def annotated_events(
     policy: Policy,
     *,
     on_invalid: OnInvalid = "raise",
-    calendar: BusinessCalendar | None = None,
 ) -> pl.LazyFrame:
-    """The log's events up to ``as_of``, sorted in event order, with per-event columns.
-
-    Shared by :func:`case_table`, :func:`next_reply_pairs` and :func:`csmetrics.compute`,
-    so that a plan using several of them reads and sorts the events once.
-    """
-    events = annotate_events(
-        sort_events(windowed_events(log, policy, on_invalid=on_invalid)), policy
-    )
-    if calendar is None:
-        return events
-    return events.with_columns(
-        pl.when(pl.col("_status_span").is_not_null())
-        .then(business_duration(pl.col("_status_before_since"), "ts", calendar))
-        .alias("_status_span_b"),
-        pl.when(pl.col("_pair").is_not_null())
-        .then(business_duration(pl.col("ts") - pl.col("_pair"), "ts", calendar))
-        .alias("_pair_b"),
-    )
-
-
-def aggregate_cases(
-    events: pl.LazyFrame, policy: Policy, *, calendar: BusinessCalendar | None = None
-) -> pl.LazyFrame:
-    """The case table from :func:`annotated_events` (one ``group_by``)."""
-    names = events.collect_schema().names()
-    passthrough = [c for c in names if c not in CANONICAL_COLUMNS and not c.startswith("_")]
-    aggs = _aggregations(policy, passthrough)
-    if calendar is not None:
-        aggs += _business_aggregations(policy)
-    table = events.group_by("case_id").agg(aggs)
-    for stage in _derived(policy):
-        table = table.with_columns(stage)
-    if calendar is not None:
-        table = table.with_columns(_business_twins(policy, calendar))
-    kind = channel_kind_expr(policy.channels)
-    table = table.with_columns(
-        kind.alias("channel_kind"),
-        kind.is_in(sorted(PUBLIC_KINDS)).alias("is_public_channel"),
-        pl.col("status_at_as_of").cast(STATUS_DTYPE),
-    )
-    business = BUSINESS_COLUMNS if calendar is not None else ()
-    return table.select(*CASE_COLUMNS, *business, *passthrough)
+    """Every event up to ``as_of``, sorted in the one event order, with the per-event columns
+    of :func:`csmetrics._events.annotate_events` (for SLA clocks and :func:`explain`)."""
+    events = windowed_events(log, policy, on_invalid=on_invalid)
+    events = events.with_columns(resolve_as_of(events, policy).alias("_as_of"))
+    return annotate_events(sort_events(events), policy)
 
 
 def next_reply_pairs(
     log: EventLog | object,
     policy: Policy | None = None,
     *,
+    calendar: BusinessCalendar | None = None,
     on_invalid: OnInvalid = "raise",
-    events: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per next-reply pair: ``case_id``, ``replied_at``, ``next_reply_time``.
 
     A pair is a customer message after the first reply that waited, and the next reply
-    after it, timed from the oldest unanswered customer message (DESIGN §3).
+    after it, timed from the oldest unanswered customer message (DESIGN §3). Built from the
+    same message sequence as the case table's ``next_reply_time_sum``.
 
     Examples
     --------
@@ -504,14 +529,11 @@ def next_reply_pairs(
     One pair, from 10:00 (the oldest unanswered message), not 10:30.
     """
     policy = policy or Policy()
-    if events is None:
-        events = annotated_events(log, policy, on_invalid=on_invalid)
-    business = (
-        [pl.col("_pair_b").alias("next_reply_time_business")]
-        if "_pair_b" in events.collect_schema().names()
-        else []
-    )
-    return events.filter(pl.col("_pair").is_not_null()).select(
+    events = keyed_events(log, policy, on_invalid=on_invalid)
+    ordered = events.filter(message_rows(policy)).sort(["case_id", KEY], nulls_last=True)
+    annotated = _annotate_messages(ordered, policy, calendar)
+    business = [pl.col("_pair_b").alias("next_reply_time_business")] if calendar else []
+    return annotated.filter(pl.col("_pair").is_not_null()).select(
         "case_id",
         pl.col("ts").alias("replied_at"),
         pl.col("_pair").alias("next_reply_time"),

@@ -398,7 +398,7 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
         "policy": _policy(args),
         "identity": identity,
     }
-    names = [name for name in journey_family.FRAMES if name not in journey_family.KEYS]
+    names = [m.name for m in csm.metrics.builtins() if m.level == "issue" and not m.keys]
     result = csm.journey_metrics(log, names, **options).collect()
     matrix = csm.channel_switch_matrix(log, **options).collect()
     if args.issues:

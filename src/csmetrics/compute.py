@@ -1,300 +1,245 @@
-"""Aggregating metrics over the case table: :func:`compute` and :func:`survival`.
+"""The front door: :func:`compute`, :func:`journey_metrics` and :func:`survival`.
 
-:func:`compute` returns one tidy row per group × period × metric (DESIGN §4.1). Every
-metric asked for is aggregated in one ``group_by`` over the case table, so asking for fewer
-metrics costs less, and the events are read and sorted once however many metrics there are.
+:func:`compute` returns one tidy row per group × period × metric (DESIGN §4.1) for any mix of
+case, pair, issue and period metrics, over one case table built with exactly the columns the
+metrics read (:func:`csmetrics.case_table`). How each kind of metric aggregates lives in
+:mod:`csmetrics.metrics._aggregate`; the journey frames in :mod:`csmetrics.journeys`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, Literal, overload
+from typing import Final, Literal, overload
 
-import attrs
 import polars as pl
 
-from csmetrics._light import light_columns
 from csmetrics.calendar import BusinessCalendar
 from csmetrics.cases import (
+    BUSINESS_COLUMNS,
+    CASE_COLUMNS,
     OnInvalid,
-    aggregate_cases,
-    annotated_events,
     case_table,
     next_reply_pairs,
+    open_changes,
+    passthrough_columns,
 )
 from csmetrics.exceptions import PolicyError
+from csmetrics.journeys import (
+    DEFAULT_WINDOW,
+    ISSUE_COLUMNS,
+    JOURNEY_CASE_COLUMNS,
+    IdentityMap,
+    Window,
+    case_columns_for,
+    issues_from_cases,
+    link_cases,
+    transitions,
+)
 from csmetrics.log import EventLog
-from csmetrics.metrics import registry
-from csmetrics.metrics.registry import Metric
+from csmetrics.metrics._aggregate import (
+    PERIODS,
+    Period,
+    aggregate,
+    by_columns,
+    check_period,
+    check_quantiles,
+    grouped,
+    period_start,
+    quantile_name,
+    resolve_metrics,
+    seconds,
+)
+from csmetrics.metrics.registry import Metric, builtins
 from csmetrics.policy import Policy
 from csmetrics.sla import SlaPolicy, sla_metrics
+from csmetrics.state import MetricState, compute_state
 
-if TYPE_CHECKING:
-    from csmetrics.state import MetricState
+__all__ = ["PERIODS", "Period", "compute", "journey_metrics", "resolve_metrics", "survival"]
 
-__all__ = ["PERIODS", "Period", "compute", "resolve_metrics", "survival"]
-
-Period = Literal["day", "week", "month", "quarter"]
-PERIODS: Final[dict[str, str]] = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
-TIDY_COLUMNS: Final[tuple[str, ...]] = (
-    "metric",
-    "unit",
-    "n",
-    "n_open",
-    "value",
-    "mean",
-)
+_ALWAYS: Final[tuple[str, ...]] = ("is_open", "merged", "agent_created", "as_of")
+_ANCHORS: Final[dict[str, tuple[str, str]]] = {
+    "cases": ("created_at", "last_resolved_at"),
+    "pairs": ("created_at", "last_resolved_at"),
+    "journey_cases": ("created_at", "last_resolved_at"),
+    "transitions": ("created_at", "last_resolved_at"),
+    "issues": ("first_contact_at", "resolved_at"),
+}
 
 
-def resolve_metrics(metrics: str | Metric | Sequence[str | Metric] | None) -> list[Metric]:
-    """Metric objects for names (or objects); ``None`` means every case-level built-in."""
-    if metrics is None:
-        return [m for m in registry.builtins() if m.level in ("case", "pair", "period")]
-    if isinstance(metrics, str | Metric):
-        metrics = [metrics]
-    resolved = [registry.get(m) if isinstance(m, str) else m for m in metrics]
-    seen: set[str] = set()
-    unique = []
-    for metric in resolved:
-        if metric.name not in seen:
-            seen.add(metric.name)
-            unique.append(metric)
-    return unique
-
-
-def _q_name(q: float) -> str:
-    text = f"{q * 100:g}".replace(".", "_")
-    return f"p{text}"
-
-
-def _check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
-    bad = [q for q in quantiles if not 0 <= q <= 1]
-    if bad:
-        raise PolicyError(f"'quantiles' must lie in [0, 1] (got {bad})")
-    return tuple(dict.fromkeys(quantiles))
-
-
-def _period_start(anchor: str, period: Period, policy: Policy) -> pl.Expr:
-    return pl.col(anchor).dt.convert_time_zone(policy.timezone).dt.truncate(PERIODS[period])
-
-
-def check_by_columns(cases: pl.LazyFrame, by: Sequence[str]) -> None:
-    """Raise a :class:`PolicyError` naming the ``by`` columns the case table lacks."""
-    available = cases.collect_schema().names()
-    unknown = [c for c in by if c not in available]
-    if unknown:
-        raise PolicyError(
-            f"'by' column(s) {unknown} are not in the case table; available: {available}"
-        )
-
-
-def _grouped(frame: pl.LazyFrame, keys: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
-    if keys:
-        return frame.group_by(keys).agg(aggs)
-    return frame.select(aggs)
-
-
-def _seconds(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.total_microseconds().cast(pl.Float64) / 1e6
-
-
-def _metric_aggs(
-    metric: Metric, policy: Policy, prefix: str, quantiles: tuple[float, ...]
-) -> list[pl.Expr]:
-    """The aggregations of one metric, as columns named ``{prefix}{stat}``."""
-    # a row-wise True makes a literal population (pl.lit(True)) count every row, not one
-    every_row = pl.int_range(pl.len()) >= 0
-    pop = (every_row & metric.population(policy)).fill_null(value=False)
-    value = metric.value(policy)
-    out: list[pl.Expr] = [pop.sum().alias(prefix + "n")]
-    if metric.kind in ("duration", "amount", "score"):
-        number = _seconds(value) if metric.kind == "duration" else value.cast(pl.Float64)
-        kept = pl.when(pop).then(number)
-        # sums and means from exact integer micro-units: identical on every engine and
-        # thread count (a float sum depends on the order it is added in)
-        micros = (
-            value.dt.total_microseconds()
-            if metric.kind == "duration"
-            else (value.cast(pl.Float64) * 1e6).round(0).cast(pl.Int64)
-        )
-        kept_micros = pl.when(pop).then(micros)
-        exact_sum = kept_micros.sum().cast(pl.Float64) / 1e6
-        count = kept_micros.count()
-        out += [
-            (pop & number.is_null()).sum().alias(prefix + "n_open"),
-            pl.when(count > 0).then(exact_sum / count).alias(prefix + "mean"),
-            *(kept.quantile(q, "linear").alias(prefix + _q_name(q)) for q in quantiles),
-        ]
-        if metric.kind == "duration":
-            out.append(kept.quantile(0.5, "linear").alias(prefix + "value"))
-        elif metric.kind == "amount":
-            out.append(exact_sum.alias(prefix + "value"))
-        else:  # score: share of scores >= 4
-            satisfied = (pop & (number >= 4)).sum()
-            out += [
-                satisfied.alias(prefix + "numerator"),
-                kept.count().alias(prefix + "denominator"),
-            ]
-    elif metric.kind == "rate":
-        hits = (pop & value.fill_null(value=False)).sum()
-        out += [
-            (pop & pl.col("is_open")).sum().alias(prefix + "n_open"),
-            hits.alias(prefix + "numerator"),
-            pop.sum().alias(prefix + "denominator"),
-        ]
-    elif metric.kind == "count":
-        out += [
-            (pop & pl.col("is_open")).sum().alias(prefix + "n_open"),
-            pop.sum().cast(pl.Float64).alias(prefix + "value"),
-        ]
-    return out
-
-
-def _tidy(
-    wide: pl.LazyFrame, keys: list[str], metric: Metric, prefix: str, quantiles: tuple[float, ...]
-) -> pl.LazyFrame:
-    names = set(wide.collect_schema().names())
-
-    def stat(name: str, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
-        column = prefix + name
-        return (pl.col(column) if column in names else pl.lit(None)).cast(dtype).alias(name)
-
-    numerator, denominator = stat("numerator", pl.Float64), stat("denominator", pl.Float64)
-    value = stat("value", pl.Float64)
-    mean = stat("mean", pl.Float64)
-    if metric.kind in ("rate", "score"):
-        share = pl.when(pl.col(prefix + "denominator") > 0).then(
-            pl.col(prefix + "numerator") / pl.col(prefix + "denominator")
-        )
-        value = share.alias("value")
-        if metric.kind == "rate":
-            mean = share.alias("mean")
-    return wide.select(
-        *keys,
-        pl.lit(metric.name).alias("metric"),
-        pl.lit(metric.unit).alias("unit"),
-        stat("n", pl.Int64),
-        stat("n_open", pl.Int64),
-        value,
-        mean,
-        *(stat(_q_name(q), pl.Float64) for q in quantiles),
-        numerator,
-        denominator,
+def business_twin(metric: Metric) -> Metric:
+    """The business-time twin of a duration metric: same population and clock, the value
+    read from the case-table column ``metric.business``."""
+    column = metric.business
+    if column is None:
+        raise PolicyError(f"metric {metric.name!r} has no business-time twin")
+    return Metric(
+        name=column,
+        unit=metric.unit,
+        kind=metric.kind,
+        level=metric.level,
+        definition=metric.definition + " Measured in business time (the calendar's open hours).",
+        docs=metric.docs,
+        value=lambda policy: pl.col(column),
+        population=metric.population,
+        columns=(*metric.columns, column),
+        frame=metric.frame,
+        keys=metric.keys,
+        open_when=metric.open_when,
+        requires=metric.requires,
     )
 
 
+def _case_columns_needed(
+    chosen: list[Metric],
+    by: list[str],
+    period: Period | None,
+    known: set[str],
+) -> list[str] | None:
+    """The case-table columns a computation reads, or ``None`` when a metric does not say."""
+    if any(not m.columns for m in chosen):
+        return None
+    needed = [*_ALWAYS, *(c for c in by if c in known)]
+    for metric in chosen:
+        needed += [c for c in metric.columns if c in known]
+        if metric.business is not None and metric.business in known:
+            needed.append(metric.business)
+    issue_level = [m for m in chosen if m.level == "issue"]
+    if issue_level:
+        needed += case_columns_for(c for m in issue_level for c in m.columns)
+    if period is not None:
+        needed += ["created_at", "last_resolved_at"]
+    return list(dict.fromkeys(needed))
+
+
+def _check_by(by: list[str], chosen: list[Metric], known: set[str]) -> None:
+    """Every ``by`` column must be one every requested metric can be grouped by."""
+    journey_only = set(ISSUE_COLUMNS) | set(JOURNEY_CASE_COLUMNS)
+    for metric in chosen:
+        issue_level = metric.level == "issue"
+        usable = known | (journey_only if issue_level else set())
+        unknown = [c for c in by if c not in usable]
+        if not unknown:
+            continue
+        close = sorted({m for c in unknown for m in difflib.get_close_matches(c, usable, n=3)})
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        if not issue_level and any(c in journey_only for c in unknown):
+            raise PolicyError(
+                f"'by' column(s) {unknown} are issue columns: they group issue-level metrics "
+                f"only, and {metric.name!r} is {metric.level}-level; group it by case-table "
+                "columns (channel, channel_kind, is_public, team, priority, topic, …)"
+            )
+        where = "in the case table or the journey frames" if issue_level else "in the case table"
+        raise PolicyError(
+            f"'by' column(s) {unknown} are not {where}{hint}, so metric {metric.name!r} "
+            f"({metric.level}-level) cannot be grouped by them; it can use case-table "
+            "columns (channel, channel_kind, is_public, team, priority, topic, …, see "
+            "csmetrics.cases.CASE_COLUMNS) and pass-through columns"
+            + (", or issue columns (first_channel, n_contacts, …)" if issue_level else "")
+        )
+
+
+def _with_period(
+    frame: pl.LazyFrame, name: str, period: Period | None, policy: Policy
+) -> pl.LazyFrame:
+    if period is None:
+        return frame
+    anchor = _ANCHORS[name][0 if policy.period_by == "created" else 1]
+    return frame.with_columns(period_start(anchor, period, policy.timezone).alias("period_start"))
+
+
 def _backlog(
+    log: EventLog | object,
     cases: pl.LazyFrame,
     by: list[str],
     period: Period | None,
     policy: Policy,
     metric: Metric,
     quantiles: tuple[float, ...],
+    on_invalid: OnInvalid,
 ) -> pl.LazyFrame:
-    """Open cases at the end of each period (or at ``as_of``) per group."""
+    """Cases open (DESIGN §3) at each period end, or at ``as_of`` without a period.
+
+    Every case adds one at creation (unless resolved then), one at each reopen and takes one
+    away at each resolution; the backlog at a period's end is the running sum of those
+    changes up to it — the count of cases open at that instant, the last one at ``as_of``.
+    """
     population = cases.filter(metric.population(policy).fill_null(value=False))
     if period is None:
-        open_now = pl.col("is_open").sum().cast(pl.Float64)
-        wide = _grouped(
-            population, by, [open_now.alias("value"), pl.col("is_open").sum().alias("n")]
-        )
+        open_now = pl.col("is_open").fill_null(value=False).sum()
+        wide = grouped(population, by, [open_now.alias("_open")])
         keys = by
     else:
-        every = PERIODS[period]
-        start = _period_start("created_at", period, policy).alias("period_start")
-        opened = population.group_by(*by, start).agg(pl.len().alias("_opened"))
-        closed = (
-            population.filter(pl.col("last_resolved_at").is_not_null())
-            .group_by(*by, _period_start("last_resolved_at", period, policy).alias("period_start"))
-            .agg(pl.len().alias("_closed"))
+        tz = policy.timezone
+        changes = open_changes(log, policy, on_invalid=on_invalid).join(
+            population.select("case_id", *by), on="case_id", how="inner"
         )
-        # an empty population has no span: a placeholder start keeps datetime_range valid,
-        # and the grid rows of empty groups are dropped below
-        placeholder = pl.lit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).dt.convert_time_zone(
-            policy.timezone
-        )
-        first = _period_start("created_at", period, policy).min().fill_null(placeholder)
-        last = _period_start("as_of", period, policy).max().fill_null(first)
-        span = pl.datetime_range(first, last, every).alias("period_start")
+        start = period_start("ts", period, tz).alias("period_start")
+        per_period = changes.group_by(*by, start).agg(pl.col("change").sum().alias("_change"))
+        placeholder = pl.lit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).dt.convert_time_zone(tz)
+        first = period_start("created_at", period, tz).min().fill_null(placeholder)
+        last = period_start("as_of", period, tz).max().fill_null(first)
+        span = pl.datetime_range(first, last, PERIODS[period]).alias("period_start")
         grid = (
-            _grouped(population, by, [span.implode(), pl.len().alias("_cases")])
+            grouped(population, by, [span.implode(), pl.len().alias("_cases")])
             .filter(pl.col("_cases") > 0)
             .drop("_cases")
             .explode("period_start")
         )
         keys = [*by, "period_start"]
-        joined = (
-            grid.join(opened, on=keys, how="left", nulls_equal=True)
-            .join(closed, on=keys, how="left", nulls_equal=True)
-            .with_columns(pl.col("_opened", "_closed").fill_null(0))
-            .sort(keys)
-        )
-        running = pl.col("_opened").cum_sum() - pl.col("_closed").cum_sum()
+        running = pl.col("_change").cum_sum()
         if by:
             running = running.over(by)
-        wide = joined.select(*keys, running.cast(pl.Float64).alias("value"), running.alias("n"))
+        wide = (
+            grid.join(per_period, on=keys, how="left", nulls_equal=True)
+            .with_columns(pl.col("_change").fill_null(0))
+            .sort(keys)
+            .select(*keys, running.alias("_open"))
+        )
     return wide.select(
         *keys,
         pl.lit(metric.name).alias("metric"),
         pl.lit(metric.unit).alias("unit"),
-        pl.col("n").cast(pl.Int64),
-        pl.col("n").cast(pl.Int64).alias("n_open"),
-        pl.col("value"),
+        pl.col("_open").cast(pl.Int64).alias("n"),
+        pl.col("_open").cast(pl.Int64).alias("n_open"),
+        pl.col("_open").cast(pl.Float64).alias("value"),
         pl.lit(None, pl.Float64).alias("mean"),
-        *(pl.lit(None, pl.Float64).alias(_q_name(q)) for q in quantiles),
+        *(pl.lit(None, pl.Float64).alias(quantile_name(q)) for q in quantiles),
         pl.lit(None, pl.Float64).alias("numerator"),
         pl.lit(None, pl.Float64).alias("denominator"),
     )
 
 
-_ALWAYS: Final[tuple[str, ...]] = ("is_open", "merged", "agent_created", "as_of")
-_BUSINESS_TWINS: Final[dict[str, str]] = {
-    "first_response_time": "first_response_time_business",
-    "first_resolution_time": "first_resolution_time_business",
-    "full_resolution_time": "full_resolution_time_business",
-    "requester_wait_time": "requester_wait_time_business",
-    "agent_wait_time": "agent_wait_time_business",
-    "on_hold_time": "on_hold_time_business",
-    "next_reply_time": "next_reply_time_business",
-}
+def _journey_frames(
+    cases: pl.LazyFrame,
+    by: list[str],
+    wanted: set[str],
+    *,
+    window: Window,
+    fcr_window: Window,
+    same_topic: bool,
+    identity: IdentityMap | None,
+) -> dict[str, pl.LazyFrame]:
+    """The journey frames the metrics read, from the one case table.
 
-
-def business_twin(metric: Metric) -> Metric:
-    """The business-time twin of a built-in duration metric: same population and clock."""
-    column = _BUSINESS_TWINS[metric.name]
-    return attrs.evolve(
-        metric,
-        name=column,
-        definition=metric.definition + " Measured in business time (the calendar's open hours).",
-        value=lambda policy: pl.col(column),
-        columns=(*metric.columns, column),
-        censor_start=None,
-    )
-
-
-def _needed_columns(
-    metrics: list[Metric], by: list[str], period: Period | None, policy: Policy
-) -> list[str] | None:
-    """The case-table columns a computation needs, or ``None`` when it needs them all.
-
-    ``None`` (the full, sequential plan) when a metric is measured on next-reply pairs,
-    declares no columns (a plugin that did not say), or needs a column that only the
-    sequential plan gives.
+    A ``by`` column that is a case attribute groups issues and transitions by its value on
+    the issue's first case (``by="channel"``: the channel the issue started on); journey
+    cases keep their own value.
     """
-    if any(m.level == "pair" or not m.columns for m in metrics):
-        return None
-    needed = [*_ALWAYS, *by, *(c for m in metrics if m.level != "issue" for c in m.columns)]
-    if any(m.level == "issue" for m in metrics):
-        from csmetrics.journeys import CASE_NEEDS  # journeys builds on this module
-
-        needed += CASE_NEEDS
-    if period is not None or any(m.kind == "backlog" for m in metrics):
-        needed += ["created_at", "last_resolved_at"]
-    wanted = list(dict.fromkeys(needed))
-    if not set(wanted) <= light_columns(policy) | set(by):
-        return None
-    return wanted
+    linked = link_cases(
+        cases, window=window, fcr_window=fcr_window, same_topic=same_topic, identity=identity
+    )
+    carry = [c for c in by if c not in ISSUE_COLUMNS and c in linked.collect_schema()]
+    frames: dict[str, pl.LazyFrame] = {}
+    if "issues" in wanted:
+        frames["issues"] = issues_from_cases(linked, carry=carry)
+    if "journey_cases" in wanted:
+        frames["journey_cases"] = linked
+    if "transitions" in wanted:
+        first_case = [pl.col(c).first().over("issue_id").alias(c) for c in carry]
+        frames["transitions"] = transitions(linked.with_columns(first_case))
+    return frames
 
 
 @overload
@@ -308,6 +253,10 @@ def compute(
     quantiles: Sequence[float] = (0.5, 0.9),
     calendar: BusinessCalendar | None = None,
     sla: SlaPolicy | None = None,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
+    same_topic: bool = False,
+    identity: IdentityMap | None = None,
     on_invalid: OnInvalid = "raise",
     state: Literal[False] = ...,
 ) -> pl.LazyFrame: ...
@@ -322,6 +271,10 @@ def compute(
     quantiles: Sequence[float] = (0.5, 0.9),
     calendar: BusinessCalendar | None = None,
     sla: SlaPolicy | None = None,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
+    same_topic: bool = False,
+    identity: IdentityMap | None = None,
     on_invalid: OnInvalid = "raise",
     state: Literal[True],
 ) -> MetricState: ...
@@ -335,6 +288,10 @@ def compute(
     quantiles: Sequence[float] = (0.5, 0.9),
     calendar: BusinessCalendar | None = None,
     sla: SlaPolicy | None = None,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
+    same_topic: bool = False,
+    identity: IdentityMap | None = None,
     on_invalid: OnInvalid = "raise",
     state: bool = False,
 ) -> pl.LazyFrame | MetricState:
@@ -401,8 +358,6 @@ def compute(
     One case answered after 30 minutes (1800 s), solved once and never reopened.
     """
     if state:
-        from csmetrics.state import compute_state  # state builds on this module
-
         return compute_state(
             log,
             metrics,
@@ -417,57 +372,55 @@ def compute(
     if not chosen:
         raise PolicyError("'metrics' must name at least one metric")
     if calendar is not None:
-        chosen += [business_twin(m) for m in chosen if m.name in _BUSINESS_TWINS]
-    qs = _check_quantiles(quantiles)
-    by_cols = [by] if isinstance(by, str) else list(by)
-    if period is not None and period not in PERIODS:
-        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
-    columns = _needed_columns(chosen, by_cols, period, policy)
-    events: pl.LazyFrame | None = None
-    if columns is None:
-        events = annotated_events(log, policy, on_invalid=on_invalid, calendar=calendar)
-        cases = aggregate_cases(events, policy, calendar=calendar)
-    else:  # every metric asked for is order-free: one group_by, no sort
-        cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
-    check_by_columns(cases, by_cols)
-    keys = list(by_cols)
-    base_cases = cases
-    if period is not None:
-        anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
-        cases = cases.with_columns(_period_start(anchor, period, policy).alias("period_start"))
-        keys.append("period_start")
-
-    parts: list[pl.LazyFrame] = []
-    case_level = [m for m in chosen if m.level == "case" and m.kind != "backlog"]
-    if case_level:
-        aggs = [
-            agg
-            for i, metric in enumerate(case_level)
-            for agg in _metric_aggs(metric, policy, f"_{i}_", qs)
-        ]
-        wide = _grouped(cases, keys, aggs)
-        parts += [_tidy(wide, keys, m, f"_{i}_", qs) for i, m in enumerate(case_level)]
-    for metric in (m for m in chosen if m.level == "pair"):
-        assert events is not None  # pair metrics always take the sequential plan
-        pairs = next_reply_pairs(log, policy, events=events).join(
-            cases.select("case_id", *keys, "merged", "agent_created", "is_open"),
+        chosen += [business_twin(m) for m in chosen if m.business is not None]
+    qs = check_quantiles(quantiles)
+    by_cols = by_columns(by)
+    check_period(period)
+    passthrough = passthrough_columns(log)
+    known = {*CASE_COLUMNS, *passthrough, *(BUSINESS_COLUMNS if calendar is not None else ())}
+    _check_by(by_cols, chosen, known)
+    columns = _case_columns_needed(chosen, by_cols, period, known)
+    if columns is not None and same_topic:
+        columns.append("topic")
+    cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
+    keys = [*by_cols, *(["period_start"] if period is not None else [])]
+    reads = {m.reads for m in chosen if m.kind != "backlog"}
+    if len(reads) > 1 or any(m.kind == "backlog" for m in chosen):
+        cases = cases.cache()  # several frames read the one case table: build it once
+    frames: dict[str, pl.LazyFrame] = {}
+    if "cases" in reads:
+        frames["cases"] = cases
+    if "pairs" in reads:
+        frames["pairs"] = next_reply_pairs(
+            log, policy, calendar=calendar, on_invalid=on_invalid
+        ).join(
+            cases.select(
+                "case_id",
+                *dict.fromkeys([*by_cols, *_ALWAYS, *_ANCHORS["pairs"]]),
+            ),
             on="case_id",
             how="inner",
         )
-        wide = _grouped(pairs, keys, _metric_aggs(metric, policy, "_p_", qs))
-        parts.append(_tidy(wide, keys, metric, "_p_", qs))
-    for metric in (m for m in chosen if m.kind == "backlog"):
-        parts.append(_backlog(cases, by_cols, period, policy, metric, qs))
-    issue_level = [m for m in chosen if m.level == "issue"]
-    if issue_level:
-        from csmetrics.journeys import metrics_from_cases  # journeys builds on this module
-
-        parts.append(
-            metrics_from_cases(
-                base_cases, issue_level, by=by_cols, period=period, policy=policy, quantiles=qs
+    if reads & {"issues", "journey_cases", "transitions"}:
+        frames.update(
+            _journey_frames(
+                cases,
+                by_cols,
+                reads,
+                window=window,
+                fcr_window=fcr_window,
+                same_topic=same_topic,
+                identity=identity,
             )
         )
-    order = [*keys, "metric"]
+    parts: list[pl.LazyFrame] = []
+    for name, frame in frames.items():
+        mine = [m for m in chosen if m.reads == name and m.kind != "backlog"]
+        parts += aggregate(_with_period(frame, name, period, policy), keys, mine, policy, qs)
+    for metric in (m for m in chosen if m.kind == "backlog"):
+        parts.append(_backlog(log, cases, by_cols, period, policy, metric, qs, on_invalid))
+    metric_keys = list(dict.fromkeys(k for m in chosen for k in m.keys if k not in keys))
+    order = [*keys, "metric", *metric_keys]
     if sla is not None:
         parts.append(
             sla_metrics(
@@ -479,11 +432,104 @@ def compute(
                 calendar=calendar,
                 quantiles=qs,
                 on_invalid=on_invalid,
-                events=events,
             )
         )
         order.append("target")
-    return pl.concat(parts, how="diagonal_relaxed").sort(order, nulls_last=True)
+    out = pl.concat(parts, how="diagonal_relaxed")
+    names = out.collect_schema().names()
+    leading = [*keys, *metric_keys]
+    out = out.select(*leading, *(c for c in names if c not in leading))
+    return out.sort(order, nulls_last=True)
+
+
+def journey_metrics(
+    log: EventLog | object,
+    metrics: str | Metric | Sequence[str | Metric] | None = None,
+    *,
+    by: str | Sequence[str] = (),
+    period: Period | None = None,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
+    same_topic: bool = False,
+    policy: Policy | None = None,
+    identity: IdentityMap | None = None,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    on_invalid: OnInvalid = "raise",
+) -> pl.LazyFrame:
+    """Journey metrics per group and period: :func:`compute` of issue-level metrics only.
+
+    Parameters
+    ----------
+    log
+        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
+    metrics
+        Journey metric names or objects (``level="issue"``); default every built-in one
+        without keys of its own (``channel_switch_matrix`` and ``comp_rate_by_channel``
+        add their key columns when asked for).
+    by
+        Case attributes (``channel``, ``channel_kind``, ``is_public``, ``team``, ``topic``
+        …: an issue is grouped by the value on its first case, e.g. the channel it started
+        on) or issue columns (``first_channel``, ``last_channel``, ``n_contacts``,
+        ``switched_to_public`` …).
+    period
+        Issues by their first contact (or resolution, per ``policy.period_by``).
+    window, fcr_window, same_topic, identity
+        As for :func:`csmetrics.journey_cases`.
+    policy, quantiles, on_invalid
+        As for :func:`compute`.
+
+    Returns
+    -------
+    pl.LazyFrame
+        The tidy frame of :func:`compute`.
+
+    Raises
+    ------
+    PolicyError
+        A case-level metric, a ``by`` column no metric can use, a bad period or window.
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
+    ...     ("11:00", "case_created", "customer", {"case_id": 2, "channel": "twitter"}),
+    ...     ("11:30", "status_changed", "agent", {"case_id": 2, "status": "solved"}),
+    ...     ("12:00", "status_changed", "agent", {"case_id": 1, "status": "solved"}),
+    ...     ("09:00", "case_created", "customer", {"case_id": 3, "customer_id": 2})])
+    >>> out = csm.journey_metrics(log, ["queue_jump_rate", "contacts_per_issue"]).collect()
+    >>> out.select("metric", "n", "value", "mean").rows()
+    [('contacts_per_issue', 2, 3.0, 1.5), ('queue_jump_rate', 2, 0.5, 0.5)]
+
+    Two issues: customer 1 emailed, then tweeted in public while the email was open (a
+    queue jump); customer 2 wrote once. 1 of 2 issues jumped; 3 contacts over 2 issues.
+    """
+    if metrics is None:
+        chosen = [m for m in builtins() if m.level == "issue" and not m.keys]
+    else:
+        chosen = resolve_metrics(metrics)
+    wrong = [m.name for m in chosen if m.level != "issue"]
+    if wrong:
+        raise PolicyError(
+            f"metrics {wrong} are measured on cases, not customer issues: use csm.compute"
+        )
+    if not chosen:
+        raise PolicyError("'metrics' must name at least one journey metric")
+    result = compute(
+        log,
+        chosen,
+        by=by,
+        period=period,
+        policy=policy,
+        quantiles=quantiles,
+        window=window,
+        fcr_window=fcr_window,
+        same_topic=same_topic,
+        identity=identity,
+        on_invalid=on_invalid,
+    )
+    assert isinstance(result, pl.LazyFrame)
+    return result
 
 
 def survival(
@@ -528,14 +574,22 @@ def survival(
         raise PolicyError(
             f"survival needs a case-level duration metric with a clock start (got {chosen.name!r})"
         )
-    qs = _check_quantiles(quantiles)
-    by_cols = [by] if isinstance(by, str) else list(by)
-    cases = aggregate_cases(annotated_events(log, policy, on_invalid=on_invalid), policy)
+    qs = check_quantiles(quantiles)
+    by_cols = by_columns(by)
+    columns = [*_ALWAYS, *by_cols, *chosen.columns, "last_resolved_at", "first_resolved_at"]
+    cases = case_table(log, policy, columns=list(dict.fromkeys(columns)), on_invalid=on_invalid)
     value = chosen.value(policy)
     done = value.is_not_null()
-    waited = pl.when(done).then(value).otherwise(pl.col("as_of") - chosen.censor_start(policy))
+    # still waiting: censored at as_of; resolved without a value (a bot solved it, nobody
+    # waits any more): censored at its resolution
+    censor_at = (
+        pl.when(pl.col("is_open"))
+        .then(pl.col("as_of"))
+        .otherwise(pl.coalesce("last_resolved_at", "first_resolved_at", "as_of"))
+    )
+    waited = pl.when(done).then(value).otherwise(censor_at - chosen.censor_start(policy))
     times = cases.filter(chosen.population(policy).fill_null(value=False)).select(
-        *by_cols, _seconds(waited).alias("t"), done.alias("done")
+        *by_cols, seconds(waited).alias("t"), done.alias("done")
     )
     steps = (
         times.group_by(*by_cols, "t")
@@ -553,7 +607,10 @@ def survival(
         pl.col("c").sum().cast(pl.Int64).alias("n"),
         pl.col("d").sum().cast(pl.Int64).alias("n_events"),
         (pl.col("c").sum() - pl.col("d").sum()).cast(pl.Int64).alias("n_censored"),
-        *(pl.col("t").filter(pl.col("s") <= 1 - q + 1e-12).min().alias(_q_name(q)) for q in qs),
+        *(
+            pl.col("t").filter(pl.col("s") <= 1 - q + 1e-12).min().alias(quantile_name(q))
+            for q in qs
+        ),
     ]
-    result = _grouped(curve, by_cols, aggs)
+    result = grouped(curve, by_cols, aggs)
     return result.sort(by_cols) if by_cols else result

@@ -27,26 +27,28 @@ import attrs
 import polars as pl
 
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, case_table
-from csmetrics.compute import PERIODS, Period, _check_quantiles, _metric_aggs, _q_name, _tidy
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
-from csmetrics.metrics import journeys as journey_defs
-from csmetrics.metrics import registry
-from csmetrics.metrics.registry import Metric
+from csmetrics.metrics._aggregate import Period, by_columns, check_period, period_start
 from csmetrics.policy import Policy
 from csmetrics.schema import CANONICAL_COLUMNS
 
 __all__ = [
+    "CASE_NEEDS",
+    "DEFAULT_WINDOW",
     "ISSUE_COLUMNS",
+    "ISSUE_SOURCES",
     "JOURNEY_CASE_COLUMNS",
     "IdentityMap",
+    "Window",
+    "case_columns_for",
     "channel_switch_matrix",
+    "issues_from_cases",
     "journey_cases",
-    "journey_metrics",
     "journeys",
     "link_cases",
-    "metrics_from_cases",
     "parse_window",
+    "transitions",
 ]
 
 Window = str | dt.timedelta
@@ -97,7 +99,7 @@ ISSUE_COLUMNS: Final[tuple[str, ...]] = (
 _WINDOW_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
 _WINDOW_FULL = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$")
 _UNIT_SECONDS: Final[dict[str, int]] = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_DEFAULT_WINDOW: Final = "7d"
+DEFAULT_WINDOW: Final = "7d"
 
 
 def parse_window(value: Window, *, name: str = "window") -> dt.timedelta:
@@ -344,8 +346,8 @@ def _sla_join(cases: pl.LazyFrame, sla: object | None) -> pl.LazyFrame:
 def link_cases(
     cases: pl.LazyFrame,
     *,
-    window: Window = _DEFAULT_WINDOW,
-    fcr_window: Window = _DEFAULT_WINDOW,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
     same_topic: bool = False,
     identity: IdentityMap | None = None,
     sla: object | None = None,
@@ -395,7 +397,9 @@ def link_cases(
     previous_resolved = col("last_resolved_at").shift(1)
     was_unresolved = previous_resolved.is_null() | (col("created_at") < previous_resolved)
     switch = ~new & (col("channel") != col("channel").shift(1))
-    public_switch = switch & col("is_public_channel") & ~col("is_public_channel").shift(1)
+    # a move from a private case to a public one (case visibility, DESIGN §2.4: a direct
+    # message on a social channel is private), on the same channel or another
+    public_switch = ~new & col("is_public") & ~col("is_public").shift(1)
     n_public = col("_public_switch").cast(pl.Int64).cum_sum()
     deadline = col("last_resolved_at") + fcr_span
     next_same_group = ~col("_group_start").shift(-1).fill_null(value=True)
@@ -430,19 +434,34 @@ def link_cases(
 CASE_NEEDS: Final[tuple[str, ...]] = (
     "customer_id",
     "channel",
-    "is_public_channel",
-    "topic",
+    "is_public",
     "created_at",
-    "first_response_at",
     "last_resolved_at",
-    "comp_count",
-    "comp_total",
-    "n_customer_messages",
     "is_open",
     "merged",
     "as_of",
 )
-"""The case-table columns journeys read."""
+"""The case-table columns linking cases into issues reads."""
+
+ISSUE_SOURCES: Final[dict[str, tuple[str, ...]]] = {
+    "topic": ("topic",),
+    "first_response_at": ("first_response_at",),
+    "first_response_time": ("first_response_at",),
+    "comp_count": ("comp_count",),
+    "comp_total": ("comp_total",),
+    "n_customer_messages": ("n_customer_messages",),
+}
+"""Issue columns that sum up case-table columns beyond :data:`CASE_NEEDS`, and those columns."""
+
+ALL_ISSUE_SOURCES: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys(c for cols in ISSUE_SOURCES.values() for c in cols)
+)
+
+
+def case_columns_for(issue_columns: Iterable[str]) -> list[str]:
+    """The case-table columns needed for ``issue_columns`` of :func:`issues_from_cases`."""
+    wanted = [c for name in issue_columns for c in ISSUE_SOURCES.get(name, ())]
+    return list(dict.fromkeys([*CASE_NEEDS, *wanted]))
 
 
 def _cases(
@@ -460,15 +479,16 @@ def _cases(
     event_log = as_event_log(log)
     names = event_log.frame.collect_schema().names()
     known = {*CASE_COLUMNS, *(c for c in names if c not in CANONICAL_COLUMNS)}
-    wanted = [*CASE_NEEDS, *(c for c in extra if c in known and c not in CASE_NEEDS)]
+    base = [*CASE_NEEDS, *ALL_ISSUE_SOURCES]
+    wanted = [*base, *(c for c in extra if c in known and c not in base)]
     return case_table(event_log, policy, columns=wanted, on_invalid=on_invalid)
 
 
 def journey_cases(
     log: EventLog | object,
     *,
-    window: Window = _DEFAULT_WINDOW,
-    fcr_window: Window = _DEFAULT_WINDOW,
+    window: Window = DEFAULT_WINDOW,
+    fcr_window: Window = DEFAULT_WINDOW,
     same_topic: bool = False,
     policy: Policy | None = None,
     identity: IdentityMap | None = None,
@@ -544,13 +564,25 @@ def journey_cases(
     )
 
 
-def issues_from_cases(linked: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per issue from :func:`link_cases` output (see :func:`journeys`)."""
+def issues_from_cases(linked: pl.LazyFrame, *, carry: Sequence[str] = ()) -> pl.LazyFrame:
+    """One row per issue from :func:`link_cases` output (see :func:`journeys`).
+
+    Issue columns whose case columns (:data:`ISSUE_SOURCES`) the input lacks are left out.
+    ``carry``: case columns to keep, with their value on the issue's first case (so that an
+    issue can be grouped by the channel, team … it started on).
+    """
     col = pl.col
-    names = linked.collect_schema().names()
+    names = set(linked.collect_schema().names())
+    optional = {
+        "topic": col("topic").first(ignore_nulls=True),
+        "first_response_at": col("first_response_at").min(),
+        "comp_count": col("comp_count").sum().cast(pl.UInt32),
+        "comp_total": col("comp_total").sum(),
+        "n_customer_messages": col("n_customer_messages").sum().cast(pl.UInt32),
+    }
     aggs = [
+        *(col(c).first().alias(c) for c in carry),
         col("customer_id").first(),
-        col("topic").first(ignore_nulls=True),
         col("case_id").alias("cases"),
         col("channel").alias("channels"),
         pl.len().cast(pl.UInt32).alias("n_contacts"),
@@ -559,29 +591,26 @@ def issues_from_cases(linked: pl.LazyFrame) -> pl.LazyFrame:
         col("channel").last().alias("last_channel"),
         col("created_at").first().alias("first_contact_at"),
         col("created_at").last().alias("last_contact_at"),
-        col("first_response_at").min(),
         pl.when(~col("is_open").any()).then(col("last_resolved_at").max()).alias("resolved_at"),
         col("is_open").any(),
         col("is_channel_switch").sum().cast(pl.UInt32).alias("n_switches"),
         col("is_queue_jump").sum().cast(pl.UInt32).alias("n_queue_jumps"),
         col("is_public_switch").any().alias("switched_to_public"),
-        col("comp_count").sum().cast(pl.UInt32),
-        col("comp_total").sum(),
-        col("n_customer_messages").sum().cast(pl.UInt32),
         col("as_of").first(),
+        *(expr.alias(name) for name, expr in optional.items() if name in names),
     ]
     extra = []
     if "sla_breached" in names:
         aggs.append(col("sla_breached").any().alias("sla_breached"))
         extra.append("sla_breached")
     first_contact = col("first_contact_at")
+    derived = [(col("resolved_at") - first_contact).alias("resolution_time")]
+    if "first_response_at" in names:
+        derived.append((col("first_response_at") - first_contact).alias("first_response_time"))
     table = (
         linked.group_by("issue_id")
         .agg(aggs)
-        .with_columns(
-            (col("first_response_at") - first_contact).alias("first_response_time"),
-            (col("resolved_at") - first_contact).alias("resolution_time"),
-        )
+        .with_columns(derived)
         .sort("customer_id", "first_contact_at", "issue_id")
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"))
         .with_columns(
@@ -590,13 +619,14 @@ def issues_from_cases(linked: pl.LazyFrame) -> pl.LazyFrame:
             .alias("issue_number")
         )
     )
-    return table.select(*ISSUE_COLUMNS, *extra)
+    present = set(table.collect_schema().names())
+    return table.select(*(c for c in ISSUE_COLUMNS if c in present), *carry, *extra)
 
 
 def journeys(
     log: EventLog | object,
     *,
-    window: Window = _DEFAULT_WINDOW,
+    window: Window = DEFAULT_WINDOW,
     same_topic: bool = False,
     policy: Policy | None = None,
     identity: IdentityMap | None = None,
@@ -681,244 +711,11 @@ def journeys(
 # Metrics on journeys
 
 
-def _transitions(linked: pl.LazyFrame) -> pl.LazyFrame:
+def transitions(linked: pl.LazyFrame) -> pl.LazyFrame:
+    """Follow-up cases of each issue (from :func:`link_cases`), with ``from_channel`` (the
+    previous case's channel) and ``to_channel``."""
     return linked.filter(pl.col("issue_case_number") > 1).with_columns(
         pl.col("previous_channel").alias("from_channel"), pl.col("channel").alias("to_channel")
-    )
-
-
-def _resolve(metrics: str | Metric | Sequence[str | Metric] | None) -> list[Metric]:
-    if metrics is None:
-        chosen = [
-            m for m in registry.builtins() if m.level == "issue" and not journey_defs.keys_of(m)
-        ]
-    else:
-        items = [metrics] if isinstance(metrics, str | Metric) else list(metrics)
-        chosen = [registry.get(m) if isinstance(m, str) else m for m in items]
-    wrong = [m.name for m in chosen if m.level != "issue"]
-    if wrong:
-        raise PolicyError(
-            f"metrics {wrong} are measured on cases, not customer issues: use csm.compute"
-        )
-    if not chosen:
-        raise PolicyError("'metrics' must name at least one journey metric")
-    return list({m.name: m for m in chosen}.values())
-
-
-def _period_start(anchor: str, period: Period, policy: Policy) -> pl.Expr:
-    return pl.col(anchor).dt.convert_time_zone(policy.timezone).dt.truncate(PERIODS[period])
-
-
-_ANCHORS: Final[dict[str, tuple[str, str]]] = {
-    "issues": ("first_contact_at", "resolved_at"),
-    "cases": ("created_at", "last_resolved_at"),
-    "transitions": ("created_at", "last_resolved_at"),
-}
-
-
-def _matrix(
-    frame: pl.LazyFrame, keys: list[str], metric: Metric, policy: Policy, qs: tuple[float, ...]
-) -> pl.LazyFrame:
-    pop = metric.population(policy).fill_null(value=False)
-    cells = (
-        frame.filter(pop)
-        .group_by(*keys, "from_channel", "to_channel")
-        .agg(pl.len().alias("_count"), pl.col("is_open").sum().alias("_open"))
-    )
-    totals = cells.group_by(*keys, "from_channel").agg(
-        pl.col("_count").sum().alias("_from"), pl.col("_open").sum().alias("_from_open")
-    )
-    rate = pl.col("_count") / pl.col("_from")
-    return cells.join(totals, on=[*keys, "from_channel"], how="inner", nulls_equal=True).select(
-        *keys,
-        "from_channel",
-        "to_channel",
-        pl.lit(metric.name).alias("metric"),
-        pl.lit(metric.unit).alias("unit"),
-        pl.col("_from").cast(pl.Int64).alias("n"),
-        pl.col("_from_open").cast(pl.Int64).alias("n_open"),
-        rate.alias("value"),
-        rate.alias("mean"),
-        *(pl.lit(None, pl.Float64).alias(_q_name(q)) for q in qs),
-        pl.col("_count").cast(pl.Float64).alias("numerator"),
-        pl.col("_from").cast(pl.Float64).alias("denominator"),
-    )
-
-
-def _aggs(metric: Metric, policy: Policy, prefix: str, qs: tuple[float, ...]) -> list[pl.Expr]:
-    aggs = _metric_aggs(metric, policy, prefix, qs)
-    censored = journey_defs.CENSORED.get(metric.name)
-    if censored is None:
-        return aggs
-    kept = [a for a in aggs if a.meta.output_name() != prefix + "n_open"]
-    return [*kept, censored(policy).fill_null(value=False).sum().alias(prefix + "n_open")]
-
-
-def metrics_from_cases(
-    cases: pl.LazyFrame,
-    metrics: str | Metric | Sequence[str | Metric] | None = None,
-    *,
-    by: str | Sequence[str] = (),
-    period: Period | None = None,
-    policy: Policy | None = None,
-    quantiles: Sequence[float] = (0.5, 0.9),
-    window: Window = _DEFAULT_WINDOW,
-    fcr_window: Window = _DEFAULT_WINDOW,
-    same_topic: bool = False,
-    identity: IdentityMap | None = None,
-    sla: object | None = None,
-) -> pl.LazyFrame:
-    """:func:`journey_metrics` from a case table already built (for :func:`csmetrics.compute`)."""
-    policy = policy or Policy()
-    chosen = _resolve(metrics)
-    qs = _check_quantiles(quantiles)
-    by_cols = [by] if isinstance(by, str) else list(by)
-    if period is not None and period not in PERIODS:
-        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
-    linked = link_cases(
-        cases,
-        window=window,
-        fcr_window=fcr_window,
-        same_topic=same_topic,
-        identity=identity,
-        sla=sla,
-    ).cache()  # three frames read it: without the cache the events would be read three times
-    frames = {
-        "cases": linked,
-        "issues": issues_from_cases(linked),
-        "transitions": _transitions(linked),
-    }
-    keys = list(by_cols)
-    if period is not None:
-        keys.append("period_start")
-    parts: list[pl.LazyFrame] = []
-    extra_keys = list(
-        dict.fromkeys(k for m in chosen for k in journey_defs.keys_of(m) if k not in keys)
-    )
-    for name, frame in frames.items():
-        mine = [m for m in chosen if journey_defs.frame_of(m) == name]
-        if not mine:
-            continue
-        available = frame.collect_schema().names()
-        unknown = [c for c in by_cols if c not in available]
-        if unknown:
-            raise PolicyError(
-                f"'by' column(s) {unknown} are not in the journey {name} frame read by "
-                f"{[m.name for m in mine]}; available: {available}"
-            )
-        if period is not None:
-            anchor = _ANCHORS[name][0 if policy.period_by == "created" else 1]
-            frame = frame.with_columns(_period_start(anchor, period, policy).alias("period_start"))
-        plain = [m for m in mine if not journey_defs.keys_of(m)]
-        if plain:
-            aggs = [a for i, m in enumerate(plain) for a in _aggs(m, policy, f"_{i}_", qs)]
-            wide = frame.group_by(keys).agg(aggs) if keys else frame.select(aggs)
-            parts += [_tidy(wide, keys, m, f"_{i}_", qs) for i, m in enumerate(plain)]
-        for metric in (m for m in mine if journey_defs.keys_of(m)):
-            own = [k for k in journey_defs.keys_of(metric) if k not in keys]
-            if metric.name == "channel_switch_matrix":
-                parts.append(_matrix(frame, keys, metric, policy, qs))
-                continue
-            grouped = [*keys, *own]
-            aggs = _aggs(metric, policy, "_k_", qs)
-            wide = frame.group_by(grouped).agg(aggs)
-            parts.append(_tidy(wide, grouped, metric, "_k_", qs))
-    out = pl.concat(parts, how="diagonal_relaxed")
-    columns = out.collect_schema().names()
-    order = [*keys, *extra_keys]
-    out = out.select(*order, *(c for c in columns if c not in order))
-    return out.sort([*keys, "metric", *extra_keys], nulls_last=True)
-
-
-def journey_metrics(
-    log: EventLog | object,
-    metrics: str | Metric | Sequence[str | Metric] | None = None,
-    *,
-    by: str | Sequence[str] = (),
-    period: Period | None = None,
-    window: Window = _DEFAULT_WINDOW,
-    fcr_window: Window = _DEFAULT_WINDOW,
-    same_topic: bool = False,
-    policy: Policy | None = None,
-    identity: IdentityMap | None = None,
-    sla: object | None = None,
-    quantiles: Sequence[float] = (0.5, 0.9),
-    on_invalid: OnInvalid = "raise",
-) -> pl.LazyFrame:
-    """Journey metrics per group and period, in the tidy frame of :func:`csmetrics.compute`.
-
-    Parameters
-    ----------
-    log
-        An :class:`~csmetrics.EventLog` or anything :meth:`EventLog.from_frame` reads.
-    metrics
-        Journey metric names or objects (``level="issue"``); default every built-in one
-        except the keyed ``channel_switch_matrix`` and ``comp_rate_by_channel``, which add
-        their own key columns (``from_channel``/``to_channel``; ``channel``/
-        ``switched_to_public``) when asked for.
-    by
-        Columns to group by; they must be in the frame each metric reads: issues
-        (``customer_id``, ``topic``, ``first_channel``, ``last_channel``,
-        ``switched_to_public`` …) or cases (``channel``, ``team``, ``topic``,
-        ``issue_first_channel`` …).
-    period
-        ``"day"``, ``"week"``, ``"month"`` or ``"quarter"``: issues by their first contact,
-        cases by creation (or both by resolution, per ``policy.period_by``).
-    window, fcr_window, same_topic, identity, sla
-        As for :func:`journey_cases`.
-    policy
-        The definitions and ``as_of``; default ``Policy()``.
-    quantiles
-        Quantiles for durations and amounts.
-    on_invalid
-        ``"raise"`` or ``"quarantine"`` invalid events.
-
-    Returns
-    -------
-    pl.LazyFrame
-        The ``by`` columns, ``period_start`` (with a period), any metric keys, ``metric``,
-        ``unit``, ``n`` (issues, cases or transitions in the population), ``n_open`` (open
-        issues; for ``cross_channel_fcr`` the resolved cases whose window is still open),
-        ``value``, ``mean``, one column per quantile, ``numerator``, ``denominator``.
-
-    Raises
-    ------
-    PolicyError
-        A case-level metric, a ``by`` column a metric's frame lacks, a bad period or window.
-    UnknownMetricError
-        An unknown metric name.
-
-    Examples
-    --------
-    >>> import csmetrics as csm
-    >>> log = csm.testing.log_from_rows([
-    ...     ("09:00", "case_created", "customer", {"case_id": 1, "channel": "email"}),
-    ...     ("11:00", "case_created", "customer", {"case_id": 2, "channel": "twitter"}),
-    ...     ("11:30", "status_changed", "agent", {"case_id": 2, "status": "solved"}),
-    ...     ("12:00", "status_changed", "agent", {"case_id": 1, "status": "solved"}),
-    ...     ("09:00", "case_created", "customer", {"case_id": 3, "customer_id": 2})])
-    >>> out = journey_metrics(log, ["queue_jump_rate", "contacts_per_issue"]).collect()
-    >>> out.select("metric", "n", "value", "mean").rows()
-    [('contacts_per_issue', 2, 3.0, 1.5), ('queue_jump_rate', 2, 0.5, 0.5)]
-
-    Two issues: customer 1 emailed, then tweeted while the email was open (a queue jump);
-    customer 2 wrote once. 1 of 2 issues jumped; 3 contacts over 2 issues, 1.5 per issue.
-    """
-    policy = policy or Policy()
-    by_cols = [by] if isinstance(by, str) else list(by)
-    read = [c for m in _resolve(metrics) for c in m.columns]
-    return metrics_from_cases(
-        _cases(log, policy, on_invalid, [*by_cols, *read]),
-        metrics,
-        by=by,
-        period=period,
-        policy=policy,
-        quantiles=quantiles,
-        window=window,
-        fcr_window=fcr_window,
-        same_topic=same_topic,
-        identity=identity,
-        sla=sla,
     )
 
 
@@ -927,7 +724,7 @@ def channel_switch_matrix(
     *,
     by: str | Sequence[str] = (),
     period: Period | None = None,
-    window: Window = _DEFAULT_WINDOW,
+    window: Window = DEFAULT_WINDOW,
     same_topic: bool = False,
     policy: Policy | None = None,
     identity: IdentityMap | None = None,
@@ -956,9 +753,8 @@ def channel_switch_matrix(
     [('email', 'twitter', 1, 1.0), ('twitter', 'twitter', 1, 1.0)]
     """
     policy = policy or Policy()
-    keys = [by] if isinstance(by, str) else list(by)
-    if period is not None and period not in PERIODS:
-        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
+    keys = by_columns(by)
+    check_period(period)
     linked = journey_cases(
         log,
         window=window,
@@ -968,7 +764,8 @@ def channel_switch_matrix(
         columns=keys,
         on_invalid=on_invalid,
     )
-    frame = _transitions(linked)
+    carry = [c for c in keys if c in linked.collect_schema().names()]
+    frame = transitions(linked.with_columns(pl.col(c).first().over("issue_id") for c in carry))
     unknown = [c for c in keys if c not in frame.collect_schema().names()]
     if unknown:
         raise PolicyError(
@@ -977,7 +774,9 @@ def channel_switch_matrix(
         )
     if period is not None:
         anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
-        frame = frame.with_columns(_period_start(anchor, period, policy).alias("period_start"))
+        frame = frame.with_columns(
+            period_start(anchor, period, policy.timezone).alias("period_start")
+        )
         keys.append("period_start")
     cells = frame.group_by(*keys, "from_channel", "to_channel").agg(
         pl.len().cast(pl.Int64).alias("count")

@@ -22,6 +22,7 @@ from csmetrics.schema import CHANNEL_KINDS, DEFAULT_CHANNELS, STATUSES
 __all__ = [
     "PRESETS",
     "PRESET_DIFFERENCES",
+    "PRESET_RULES",
     "AgentCreated",
     "ClockStart",
     "OneTouch",
@@ -32,7 +33,7 @@ __all__ = [
 
 ClockStart = Literal["created", "first_customer_message", "last_handoff"]
 AgentCreated = Literal["skip", "second_public_reply", "include"]
-OneTouch = Literal["exactly_one", "at_most_one"]
+OneTouch = Literal["exactly_one", "at_most_one", "one_teammate"]
 PeriodBy = Literal["created", "resolved"]
 ResolutionStart = Literal["created", "first_customer_message"]
 PresetName = Literal["csmetrics", "zendesk", "intercom", "chatwoot", "plain"]
@@ -109,13 +110,18 @@ class Policy:
         Whether a bot message stops the first-response and next-reply clocks.
     agent_created
         Agent-created (outbound) cases: ``"skip"`` (outside the first-response population),
-        ``"second_public_reply"`` (the clock runs from creation to the second agent reply
-        when the agent wrote first) or ``"include"`` (like any case).
+        ``"second_public_reply"`` (Zendesk: from creation to the second public agent
+        comment when the agent's public comment opened it, else to the first) or
+        ``"include"`` (Chatwoot: from creation to the first human agent message, the
+        agent's own opener included).
     resolution_start
         What starts the resolution clocks: ``"created"`` or ``"first_customer_message"``.
     one_touch
-        ``"exactly_one"`` agent reply, or ``"at_most_one"`` (zero counts, as Zendesk's
-        Explore formula).
+        ``"exactly_one"``: solved with exactly one agent reply and never reopened (csmetrics);
+        ``"at_most_one"``: fewer than two agent replies and solved or closed at ``as_of``,
+        reopens or not (Zendesk Explore's formula); ``"one_teammate"``: closed once, with
+        one participating teammate whatever the number of their replies (Intercom's closed
+        on first contact).
     requester_wait_statuses, agent_wait_statuses, on_hold_statuses
         Which statuses feed which status clock.
     as_of
@@ -204,14 +210,17 @@ _PRESET_KNOBS: Final[dict[str, dict[str, Any]]] = {
     # public agent comment; Z5 Explore formula: agent replies < 2 and solved/closed.
     "zendesk": {"agent_created": "second_public_reply", "one_touch": "at_most_one"},
     # I4/I5: clocks measured after first_contact_reply_at (the contact's first message);
-    # time to close likewise; closed on first contact = one participating teammate.
+    # time to close likewise; closed on first contact = closed once, with one participating
+    # teammate, whatever the number of that teammate's replies.
     "intercom": {
         "first_response_start": "first_customer_message",
         "resolution_start": "first_customer_message",
+        "one_touch": "one_teammate",
     },
     # reporting_event_helper.rb: first response from the latest bot hand-off or reopen,
-    # else creation; conversation_resolved measured from creation.
-    "chatwoot": {"first_response_start": "last_handoff"},
+    # else creation, to the first human outgoing message — an agent's own opener included
+    # (agent-started conversations measure about 0 s); conversation_resolved from creation.
+    "chatwoot": {"first_response_start": "last_handoff", "agent_created": "include"},
     # Plain: first inbound customer message → first human reply; threads created by a
     # Plain user are excluded; resolution from the first inbound message.
     "plain": {
@@ -219,6 +228,89 @@ _PRESET_KNOBS: Final[dict[str, dict[str, Any]]] = {
         "resolution_start": "first_customer_message",
     },
 }
+
+PRESET_RULES: Final[Mapping[str, tuple[tuple[str, str, str], ...]]] = MappingProxyType(
+    {
+        "csmetrics": (
+            ("first_response_start", "creation → first human agent message", "DESIGN §4.2"),
+            (
+                "agent_created",
+                "agent-created cases are outside the first-response population",
+                "DESIGN §4.2",
+            ),
+            ("one_touch", "solved with exactly one agent reply and never reopened", "DESIGN §4.2"),
+        ),
+        "zendesk": (
+            (
+                "first_response_start",
+                "ticket creation on every channel → first public agent comment",
+                "Zendesk Z1/Z2: 'About native Support time duration metrics'",
+            ),
+            (
+                "agent_created",
+                "agent-created ticket whose first comment is public → the second "
+                "public agent comment; first comment private → the first public agent comment",
+                "Zendesk Z1",
+            ),
+            (
+                "one_touch",
+                "agent replies < 2 and status Solved or Closed (zero replies count; a "
+                "reopen without a new reply keeps it)",
+                "Zendesk Z5: Explore formula",
+            ),
+        ),
+        "intercom": (
+            (
+                "first_response_start",
+                "first_contact_reply_at (the contact's first message) → first human admin reply",
+                "Intercom I4/I5: conversation_statistics",
+            ),
+            (
+                "resolution_start",
+                "time to close measured after first_contact_reply_at",
+                "Intercom I4/I5",
+            ),
+            (
+                "one_touch",
+                "closed on first contact: closed once, with one participating teammate, "
+                "whatever the number of their replies",
+                "Intercom I1: reporting metrics",
+            ),
+        ),
+        "chatwoot": (
+            (
+                "first_response_start",
+                "latest bot hand-off or reopen (conversation_opened) before "
+                "the first human reply, else creation",
+                "chatwoot/chatwoot app/helpers/reporting_event_helper.rb",
+            ),
+            (
+                "agent_created",
+                "not special-cased: an agent's own opener is the first human "
+                "outgoing message (about 0 s)",
+                "chatwoot/chatwoot app/models/message.rb valid_first_reply?",
+            ),
+        ),
+        "plain": (
+            (
+                "first_response_start",
+                "first inbound customer message → first human reply",
+                "Plain: docs/product/platform/first-response-time",
+            ),
+            (
+                "agent_created",
+                "threads created by a Plain user are excluded",
+                "Plain: docs/product/platform/first-response-time",
+            ),
+            (
+                "resolution_start",
+                "resolution time from the first inbound message",
+                "Plain: docs/reporting/metrics",
+            ),
+        ),
+    }
+)
+"""For each preset, its published rules where vendors differ: (knob, rule, source)."""
 
 PRESET_DIFFERENCES: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
     {name: MappingProxyType(knobs) for name, knobs in _PRESET_KNOBS.items()}

@@ -35,12 +35,13 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 import polars as pl
 
-from csmetrics._events import _SENTINEL, seg_count
+from csmetrics._events import SENTINEL, seg_count
 from csmetrics._toml import read_toml
 from csmetrics.calendar import BusinessCalendar, business_deadline, business_duration
-from csmetrics.cases import CASE_COLUMNS, OnInvalid, aggregate_cases, annotated_events
+from csmetrics.cases import CASE_COLUMNS, OnInvalid, annotated_events, case_table
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
+from csmetrics.metrics._aggregate import PERIODS
 from csmetrics.metrics._common import counted, customer_cases, resolution_start
 from csmetrics.policy import Policy
 from csmetrics.schema import RESOLVED_STATUSES, STATUSES, TS_DTYPE
@@ -627,7 +628,7 @@ def _instances(
         )
         waiting = marked.filter(
             pl.col("_end_row")
-            & (pl.col("_waiting_since") != _SENTINEL)
+            & (pl.col("_waiting_since") != SENTINEL)
             & (pl.col("_reply_rank") >= 1)
         ).select(
             "case_id",
@@ -899,7 +900,7 @@ def sla_table(
     if events is None:
         events = annotated_events(log, policy, on_invalid=on_invalid)
     events = events.cache()
-    cases = aggregate_cases(events, policy).cache()
+    cases = case_table(log, policy, on_invalid=on_invalid).cache()
     names = cases.collect_schema().names()
     unknown = [c for c in sla.condition_columns if c not in names]
     if unknown:
@@ -1046,7 +1047,6 @@ def sla_metrics(
     Case 1 answered in 30 minutes (achieved), case 2 in two hours (breached), case 3 was
     created at ``as_of`` (open): attainment 1 / (1 + 1).
     """
-    from csmetrics.compute import PERIODS  # compute may import this module
 
     policy = policy or Policy()
     by_cols = [by] if isinstance(by, str) else list(by)

@@ -47,18 +47,17 @@ from csmetrics._sketch import (
     hll_registers,
     sketch_quantiles,
 )
-from csmetrics.cases import OnInvalid, aggregate_cases, annotated_events, next_reply_pairs
-from csmetrics.compute import (
-    PERIODS,
-    Period,
-    _check_quantiles,
-    _q_name,
-    check_by_columns,
-    resolve_metrics,
-)
+from csmetrics.cases import OnInvalid, case_table, next_reply_pairs
 from csmetrics.engines import Engine, collect
 from csmetrics.exceptions import PolicyError, SchemaError
 from csmetrics.log import EventLog, as_event_log
+from csmetrics.metrics._aggregate import (
+    PERIODS,
+    Period,
+    check_quantiles,
+    quantile_name,
+    resolve_metrics,
+)
 from csmetrics.metrics.registry import Metric
 from csmetrics.policy import Policy
 
@@ -346,7 +345,7 @@ class MetricState:
             Quantile columns to report (default: those the state was computed with); any
             quantile can be read from the sketch.
         """
-        qs = _check_quantiles(self.quantiles if quantiles is None else quantiles)
+        qs = check_quantiles(self.quantiles if quantiles is None else quantiles)
         keys = self.keys
         table = self.table.lazy()
         parts: list[pl.LazyFrame] = []
@@ -383,7 +382,7 @@ class MetricState:
             .select(*keys, "metric", pl.col("slot").alias("bucket"), pl.col("n").alias("count"))
             .join(ends, on=[*keys, "metric"], how="left", nulls_equal=True)
         )
-        wanted = [(_q_name(q), q) for q in qs]
+        wanted = [(quantile_name(q), q) for q in qs]
         read = [*wanted, ("_median", 0.5)]
         from_sketch = sketch_quantiles(
             buckets, [*keys, "metric"], read, self.alpha, ends=("_min", "_max")
@@ -478,7 +477,7 @@ class MetricState:
             pl.col("_open").cast(pl.Int64).alias("n_open"),
             pl.col("_open").cast(pl.Float64).alias("value"),
             pl.lit(None, pl.Float64).alias("mean"),
-            *(pl.lit(None, pl.Float64).alias(_q_name(q)) for q in qs),
+            *(pl.lit(None, pl.Float64).alias(quantile_name(q)) for q in qs),
             pl.lit(None, pl.Float64).alias("numerator"),
             pl.lit(None, pl.Float64).alias("denominator"),
         )
@@ -804,15 +803,19 @@ def compute_state(
         raise PolicyError(
             f"metrics {issue} are measured on customer issues: use csm.journeys metrics"
         )
-    qs = _check_quantiles(quantiles)
+    qs = check_quantiles(quantiles)
     alpha = check_alpha(alpha)
     precision = check_precision(precision)
     by_cols = _keys_of(by)
     _check_period(period)
     tz = policy.timezone
-    events = annotated_events(log, policy, on_invalid=on_invalid)
-    cases = aggregate_cases(events, policy)
-    check_by_columns(cases, by_cols)
+    cases = case_table(log, policy, on_invalid=on_invalid)
+    available = cases.collect_schema().names()
+    unknown = [c for c in by_cols if c not in available]
+    if unknown:
+        raise PolicyError(
+            f"'by' column(s) {unknown} are not in the case table; available: {available}"
+        )
     keys = list(by_cols)
     keyed = cases
     if period is not None:
@@ -830,7 +833,7 @@ def compute_state(
         parts += _sketch(keyed, keys, case_level, policy, alpha, tz)
     pair_level = [m for m in chosen if m.level == "pair"]
     if pair_level:
-        pairs = next_reply_pairs(log, policy, events=events).join(
+        pairs = next_reply_pairs(log, policy, on_invalid=on_invalid).join(
             keyed.select("case_id", *keys, "merged", "agent_created", "is_open"),
             on="case_id",
             how="inner",

@@ -1,25 +1,21 @@
 """Journey metrics: measured on customer issues, not on single cases (DESIGN §7).
 
-Every metric here has ``level="issue"``: :func:`csmetrics.journeys.journey_metrics` computes
-them (``csm.compute`` does not). Each reads one of three frames :mod:`csmetrics.journeys`
-builds, named in :data:`FRAMES`:
+Every metric here has ``level="issue"``; :func:`csmetrics.compute` takes them with any other
+metric in one call, over the same case table. Each names (``frame``) one of three frames
+:mod:`csmetrics.journeys` builds:
 
 - ``issues``: one row per customer issue (:func:`csmetrics.journeys.journeys`);
-- ``cases``: one row per case, with its issue and the cross-channel flags
+- ``journey_cases``: one row per case, with its issue and the cross-channel flags
   (:func:`csmetrics.journeys.journey_cases`);
 - ``transitions``: one row per follow-up case of an issue (a case with an earlier one),
   ``from_channel`` → ``to_channel``.
 
-A metric listed in :data:`KEYS` is split by extra columns of its own (the switch matrix by
+A metric with ``keys`` is split by extra columns of its own (the switch matrix by
 ``from_channel`` and ``to_channel``). A plugin metric with ``level="issue"`` reads the
-``issues`` frame.
+``issues`` frame unless it names another.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Final, Literal
 
 import polars as pl
 
@@ -27,9 +23,18 @@ from csmetrics.metrics._common import counted
 from csmetrics.metrics.registry import Metric, _builtin
 from csmetrics.policy import Policy
 
-__all__ = ["CENSORED", "FRAMES", "KEYS", "JourneyFrame", "frame_of", "keys_of"]
-
-JourneyFrame = Literal["issues", "cases", "transitions"]
+__all__ = [
+    "channel_switch_matrix",
+    "channel_switch_rate",
+    "comp_rate_by_channel",
+    "comp_rate_per_issue",
+    "contacts_per_issue",
+    "cross_channel_fcr",
+    "issue_first_response_time",
+    "issue_resolution_time",
+    "queue_jump_rate",
+    "repeat_contact_rate",
+]
 
 
 def _all(policy: Policy) -> pl.Expr:
@@ -61,9 +66,10 @@ queue_jump_rate = _builtin(
         kind="rate",
         level="issue",
         definition=(
-            "Share of customer issues with a queue jump: a switch from a private channel "
-            "(email, phone, chat, messaging, web) to a public social channel while the "
-            "earlier case was still unresolved."
+            "Share of customer issues with a queue jump: a move from a private case (email, "
+            "phone, chat, messaging, web, or a direct message on a social channel) to a "
+            "public one (a public post) while the earlier case was still unresolved. "
+            "Visibility is the case's, taken from its events (DESIGN §2.4)."
         ),
         docs="metrics/queue_jump_rate",
         population=_all,
@@ -187,6 +193,8 @@ cross_channel_fcr = _builtin(
         population=_fcr_population,
         value=lambda policy: pl.col("resolved_first_contact"),
         columns=("last_resolved_at", "is_fcr_censored", "resolved_first_contact", "merged"),
+        frame="journey_cases",
+        open_when=_fcr_censored,
     )
 )
 
@@ -205,6 +213,8 @@ comp_rate_by_channel = _builtin(
         population=counted,
         value=lambda policy: pl.col("comp_count") > 0,
         columns=("comp_count", "channel", "switched_to_public", "merged", "is_open"),
+        frame="journey_cases",
+        keys=("channel", "switched_to_public"),
     )
 )
 
@@ -223,44 +233,7 @@ channel_switch_matrix = _builtin(
         population=_all,
         value=lambda policy: pl.lit(value=True),
         columns=("from_channel", "to_channel", "is_open"),
+        frame="transitions",
+        keys=("from_channel", "to_channel"),
     )
 )
-
-FRAMES: Final[Mapping[str, JourneyFrame]] = MappingProxyType(
-    {
-        "channel_switch_rate": "issues",
-        "queue_jump_rate": "issues",
-        "repeat_contact_rate": "issues",
-        "contacts_per_issue": "issues",
-        "comp_rate_per_issue": "issues",
-        "issue_first_response_time": "issues",
-        "issue_resolution_time": "issues",
-        "cross_channel_fcr": "cases",
-        "comp_rate_by_channel": "cases",
-        "channel_switch_matrix": "transitions",
-    }
-)
-"""The frame each built-in journey metric reads (others read ``issues``)."""
-
-KEYS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "channel_switch_matrix": ("from_channel", "to_channel"),
-        "comp_rate_by_channel": ("channel", "switched_to_public"),
-    }
-)
-"""Extra columns a journey metric is always split by."""
-
-CENSORED: Final[Mapping[str, Callable[[Policy], pl.Expr]]] = MappingProxyType(
-    {"cross_channel_fcr": _fcr_censored}
-)
-"""For rates whose ``n_open`` is not "still open": which rows are censored instead."""
-
-
-def frame_of(metric: Metric) -> JourneyFrame:
-    """The frame ``metric`` reads: ``issues``, ``cases`` or ``transitions``."""
-    return FRAMES.get(metric.name, "issues")
-
-
-def keys_of(metric: Metric) -> tuple[str, ...]:
-    """The extra columns ``metric`` is split by (empty for most)."""
-    return KEYS.get(metric.name, ())

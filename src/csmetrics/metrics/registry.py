@@ -19,10 +19,28 @@ import polars as pl
 from csmetrics.exceptions import PluginError, PolicyError, UnknownMetricError
 from csmetrics.policy import Policy
 
-__all__ = ["KINDS", "UNITS", "Kind", "Level", "Metric", "Unit", "get", "names", "register"]
+__all__ = [
+    "KINDS",
+    "UNITS",
+    "Frame",
+    "Kind",
+    "Level",
+    "Metric",
+    "Unit",
+    "get",
+    "names",
+    "register",
+]
 
 Unit = Literal["seconds", "ratio", "count", "currency", "score"]
 Level = Literal["case", "pair", "issue", "period"]
+Frame = Literal["cases", "pairs", "issues", "journey_cases", "transitions"]
+_LEVEL_FRAME: Final[dict[str, str]] = {
+    "case": "cases",
+    "pair": "pairs",
+    "issue": "issues",
+    "period": "cases",
+}
 Kind = Literal["duration", "rate", "amount", "count", "score", "backlog"]
 UNITS: Final[tuple[str, ...]] = get_args(Unit)
 KINDS: Final[tuple[str, ...]] = get_args(Kind)
@@ -79,6 +97,23 @@ class Metric:
     censor_start
         For durations: ``policy -> pl.Expr`` giving when the clock started, so cases
         still running at ``as_of`` can be censored by :func:`csmetrics.survival`.
+    frame
+        The frame the expressions read: ``cases`` (the case table), ``pairs`` (next-reply
+        pairs), ``issues`` (one row per customer issue), ``journey_cases`` (cases with their
+        issue and cross-channel flags) or ``transitions`` (follow-up cases of an issue, from
+        → to). Default: by ``level`` (issue-level metrics read ``issues``).
+    keys
+        Extra columns the metric is always split by (the switch matrix by ``from_channel``
+        and ``to_channel``).
+    open_when
+        ``policy -> pl.Expr``: the rows counted in ``n_open``, when that is not "no value
+        yet" (durations) or "still open" (other kinds) — e.g. cross-channel FCR counts
+        the resolved cases whose window has not closed.
+    business
+        The case-table column holding the business-time twin of the value, if any.
+    requires
+        What the source must be able to produce for the metric to be measurable (tokens
+        of :mod:`csmetrics._capabilities`, e.g. ``"comp_granted"``).
 
     Examples
     --------
@@ -100,7 +135,17 @@ class Metric:
     level: Level = attrs.field(default="case", validator=_choice(get_args(Level)))
     columns: tuple[str, ...] = ()
     censor_start: ExprBuilder | None = None
+    frame: Frame | None = None
+    keys: tuple[str, ...] = ()
+    open_when: ExprBuilder | None = None
+    business: str | None = None
+    requires: frozenset[str] = frozenset()
     plugin_api: int = 1
+
+    @property
+    def reads(self) -> str:
+        """The frame the metric reads (``frame``, else the one of its ``level``)."""
+        return self.frame or _LEVEL_FRAME[self.level]
 
 
 _BUILTINS: dict[str, Metric] = {}

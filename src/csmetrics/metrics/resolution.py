@@ -19,6 +19,7 @@ first_resolution_time = _builtin(
         docs="metrics/first_resolution_time",
         population=counted,
         value=lambda policy: pl.col("first_resolution_time"),
+        business="first_resolution_time_business",
         columns=("first_resolution_time", "merged"),
         censor_start=resolution_start,
     )
@@ -36,6 +37,7 @@ full_resolution_time = _builtin(
         docs="metrics/full_resolution_time",
         population=counted,
         value=lambda policy: pl.col("full_resolution_time"),
+        business="full_resolution_time_business",
         columns=("full_resolution_time", "merged"),
         censor_start=resolution_start,
     )

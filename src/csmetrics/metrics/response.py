@@ -17,13 +17,23 @@ first_response_time = _builtin(
             "policy may start it at the customer's first message or the latest bot hand-off) "
             "to the first message by a human agent at or after it. Bot and system messages "
             "and internal notes never count. Agent-created cases are outside the population "
-            "unless the policy says otherwise; merged cases always are. Cases with no reply "
-            "yet are open (counted in n_open, censored in survival estimates)."
+            "unless the policy says otherwise; merged cases always are. Unresolved cases with "
+            "no reply yet are open (counted in n_open, censored at as_of in survival "
+            "estimates). A case resolved without a human reply (a bot solved it) has no value "
+            "and is not open either: nobody is waiting (survival censors it at its "
+            "resolution)."
         ),
         docs="metrics/first_response_time",
         population=customer_cases,
         value=lambda policy: pl.col("first_response_time"),
-        columns=("first_response_time", "first_response_start_at", "agent_created", "merged"),
+        business="first_response_time_business",
+        columns=(
+            "first_response_time",
+            "first_response_start_at",
+            "agent_created",
+            "merged",
+            "last_resolved_at",
+        ),
         censor_start=lambda policy: pl.col("first_response_start_at"),
     )
 )
@@ -43,7 +53,8 @@ next_reply_time = _builtin(
         docs="metrics/next_reply_time",
         population=counted,
         value=lambda policy: pl.col("next_reply_time"),
-        columns=("next_reply_time_sum", "next_reply_count"),
+        business="next_reply_time_business",
+        columns=("merged",),
     )
 )
 

@@ -24,6 +24,7 @@ def _status_clock(name: str, statuses: str) -> Metric:
             population=counted,
             value=lambda policy: pl.col(name),
             columns=(name, "merged"),
+            business=f"{name}_business",
         )
     )
 

@@ -18,7 +18,8 @@ import attrs
 import polars as pl
 
 from csmetrics.cases import OnInvalid
-from csmetrics.compute import Period, compute
+from csmetrics.compute import Period, compute, journey_metrics
+from csmetrics.journeys import channel_switch_matrix
 from csmetrics.exceptions import CsMetricsError
 from csmetrics.log import EventLog
 from csmetrics.metrics import registry
@@ -155,8 +156,6 @@ def _optional(build: Callable[[], Mapping[str, pl.LazyFrame | pl.DataFrame]], wh
 
 
 def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.DataFrame]:
-    from csmetrics.journeys import channel_switch_matrix, journey_metrics
-
     return {
         "metrics": journey_metrics(log, list(JOURNEY_METRICS), policy=policy),
         "queue_jumps": journey_metrics(log, "queue_jump_rate", by="first_channel", policy=policy),

@@ -1,0 +1,540 @@
+"""Every case-table column, declared once: its expression, the events it reads, its order needs.
+
+A column comes from one of four *sources*:
+
+``facts``
+    One ``group_by("case_id")`` over every event, of plain aggregations (min, max, sum,
+    any, and ``min_by`` / ``max_by`` of the one order key of :mod:`csmetrics._order`): no
+    sort of the events. Most columns live here.
+``status``
+    The status sequence: only ``status_changed`` and ``merged`` rows, sorted in event
+    order within each case, with the case's creation joined in. Status clocks,
+    resolutions, reopens and the status at ``as_of``.
+``messages``
+    The message sequence: ``message``, ``note``, ``bot_handoff`` and ``case_created`` rows
+    (plus status rows for the ``last_handoff`` clock) in event order. Next-reply pairs and
+    the zendesk / chatwoot first-response variants.
+``derived``
+    An expression over other columns, after the sources are joined.
+
+The planner (:func:`csmetrics.cases.case_table`) builds exactly the columns asked for and
+what they need, each always by its one declaration: a column's value never depends on which
+other columns are asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final, Literal
+
+import attrs
+import polars as pl
+
+from csmetrics._order import KEY, decode_actor, decode_ts
+from csmetrics.policy import Policy
+from csmetrics.schema import (
+    PUBLIC_KINDS,
+    RESOLVED_STATUSES,
+    STATUS_DTYPE,
+    channel_kind_expr,
+)
+
+__all__ = [
+    "STATUS_ROWS",
+    "UNRESOLVED",
+    "ZERO",
+    "CaseColumn",
+    "Source",
+    "annotate_status",
+    "columns_for",
+    "exact_sum",
+    "is_human_reply",
+    "is_message_by",
+    "is_reply",
+    "is_type",
+    "message_rows",
+]
+
+Source = Literal["facts", "status", "messages", "derived"]
+UNRESOLVED: Final[tuple[str, ...]] = ("new", "open", "pending", "on_hold")
+ZERO: Final = pl.lit(dt.timedelta(0), pl.Duration("us"))
+_CREATED_FIRST: Final = 2**125  # added to the key of non-creation events: creation sorts first
+_VIS_CODES: Final = 4  # visibility packed under the key: 0 private, 1 public, 2 unknown
+
+
+@attrs.frozen
+class CaseColumn:
+    """One case-table column (or a private working column, named ``_…``).
+
+    Attributes
+    ----------
+    name
+        The column name.
+    source
+        Where it is computed (see the module docstring).
+    expr
+        For ``facts``, ``status`` and ``messages``: the aggregation over that source's
+        rows; for ``derived``: an expression over the columns named in ``needs``.
+    needs
+        The columns ``expr`` reads (derived columns), or that must be joined into the
+        source's rows first (``created_at`` for the sequences).
+    """
+
+    name: str
+    source: Source
+    expr: pl.Expr
+    needs: tuple[str, ...] = ()
+
+
+# -- what an event is ------------------------------------------------------------------------
+
+
+def is_type(name: str) -> pl.Expr:
+    """The event is of type ``name``."""
+    return pl.col("event_type") == name
+
+
+def is_message_by(actor: str) -> pl.Expr:
+    """A message written by ``actor``."""
+    return is_type("message") & (pl.col("actor") == actor)
+
+
+def is_human_reply() -> pl.Expr:
+    """A message by a human agent: the only thing that always answers a customer."""
+    return is_message_by("agent")
+
+
+def is_reply(policy: Policy) -> pl.Expr:
+    """A reply under ``policy``: a human agent message, or a bot message when bots count.
+
+    Notes and system messages (auto-replies) never are.
+    """
+    reply = is_human_reply()
+    if policy.bots_count_as_responders:
+        reply = reply | is_message_by("bot")
+    return reply
+
+
+def exact_sum(values: pl.Expr) -> pl.Expr:
+    """Sum of a Float64 column in exact micro-units (``Int128``: no wrap-around), so the
+    result does not depend on the order rows are added in: identical bits every time."""
+    return (values * 1e6).round(0).cast(pl.Int128).sum().cast(pl.Float64) / 1e6
+
+
+def _first_ts(where: pl.Expr) -> pl.Expr:
+    return pl.when(where).then(pl.col("ts")).min()
+
+
+def _count(where: pl.Expr) -> pl.Expr:
+    return where.sum().cast(pl.UInt32)
+
+
+def _key_where(where: pl.Expr) -> pl.Expr:
+    return pl.when(where).then(pl.col(KEY))
+
+
+def _first_of(column: str | pl.Expr, where: pl.Expr) -> pl.Expr:
+    """The value at the first event (in the one order) where ``where`` holds."""
+    value = pl.col(column) if isinstance(column, str) else column
+    return value.min_by(_key_where(where))
+
+
+def _last_of(column: str | pl.Expr, where: pl.Expr) -> pl.Expr:
+    value = pl.col(column) if isinstance(column, str) else column
+    return value.max_by(_key_where(where))
+
+
+def _visibility_code() -> pl.Expr:
+    return pl.col("is_public").cast(pl.Int8).fill_null(2).cast(pl.Int128)
+
+
+def _facts(policy: Policy) -> list[CaseColumn]:
+    """Columns of the one ``group_by`` over every event."""
+    created = is_type("case_created")
+    creation_key = pl.when(created).then(pl.col(KEY)).otherwise(pl.col(KEY) + _CREATED_FIRST)
+    creation = creation_key.min()
+    customer_msg = is_message_by("customer")
+    human = is_human_reply()
+    packed = pl.col(KEY) * _VIS_CODES + _visibility_code()
+    abandon_key = _key_where(is_type("call_abandoned")).min()
+    answer_key = _key_where(human).min()
+    return [
+        CaseColumn("_creation_key", "facts", creation),
+        CaseColumn("customer_id", "facts", pl.col("customer_id").min_by(creation_key)),
+        CaseColumn("channel", "facts", pl.col("channel").min_by(creation_key)),
+        CaseColumn("team", "facts", _last_of("team", pl.col("team").is_not_null())),
+        CaseColumn("agent_id", "facts", _last_of("agent_id", pl.col("agent_id").is_not_null())),
+        CaseColumn("priority", "facts", _last_of("priority", pl.col("priority").is_not_null())),
+        CaseColumn("topic", "facts", _first_of("topic", pl.col("topic").is_not_null())),
+        CaseColumn("last_event_at", "facts", pl.col("ts").max()),
+        CaseColumn("first_customer_message_at", "facts", _first_ts(customer_msg)),
+        CaseColumn("_first_reply_any", "facts", _first_ts(is_reply(policy))),
+        CaseColumn("_first_customer_vis", "facts", pl.when(customer_msg).then(packed).min()),
+        CaseColumn("_first_event_vis", "facts", packed.min_by(creation_key)),
+        CaseColumn(
+            "_private_message",
+            "facts",
+            (is_type("message") & (pl.col("is_public") == False)).any(),  # noqa: E712
+        ),
+        CaseColumn("n_events", "facts", pl.len().cast(pl.UInt32)),
+        CaseColumn("n_customer_messages", "facts", _count(customer_msg)),
+        CaseColumn("n_agent_replies", "facts", _count(human)),
+        CaseColumn("n_bot_messages", "facts", _count(is_message_by("bot"))),
+        CaseColumn("n_notes", "facts", _count(is_type("note"))),
+        CaseColumn("n_assignments", "facts", _count(is_type("assigned"))),
+        CaseColumn("n_transfers", "facts", _count(is_type("transferred"))),
+        CaseColumn("n_escalations", "facts", _count(is_type("escalated"))),
+        CaseColumn("comp_count", "facts", _count(is_type("comp_granted"))),
+        CaseColumn(
+            "_comp_sum",
+            "facts",
+            exact_sum(pl.when(is_type("comp_granted")).then(pl.col("comp_amount"))),
+        ),
+        CaseColumn("_handle_sum", "facts", exact_sum(pl.col("handle_seconds"))),
+        CaseColumn("_handle_n", "facts", pl.col("handle_seconds").count()),
+        CaseColumn("csat_score", "facts", _last_of("csat_score", is_type("csat"))),
+        CaseColumn(
+            "abandoned",
+            "facts",
+            abandon_key.is_not_null() & (answer_key.is_null() | (abandon_key < answer_key)),
+        ),
+        CaseColumn("merged", "facts", is_type("merged").any()),
+        CaseColumn("merged_into", "facts", _last_of("merged_into", is_type("merged"))),
+        CaseColumn("_replying_agent_min", "facts", pl.when(human).then(pl.col("agent_id")).min()),
+        CaseColumn("_replying_agent_max", "facts", pl.when(human).then(pl.col("agent_id")).max()),
+    ]
+
+
+# -- the status sequence ---------------------------------------------------------------------
+
+
+STATUS_ROWS: Final = is_type("status_changed") | is_type("merged")
+"""The rows the status sequence reads."""
+
+
+def _status_columns(policy: Policy, business: bool) -> list[CaseColumn]:
+    """Aggregations over the sorted status rows annotated by :func:`annotate_status`."""
+
+    def spans(statuses: frozenset[str], column: str) -> pl.Expr:
+        inside = pl.col("_before").is_in(sorted(statuses)) & pl.col("_post")
+        return pl.when(inside).then(pl.col(column)).sum()
+
+    last = pl.col("_last_row")
+    out = [
+        CaseColumn("_last_status", "status", pl.when(last).then(pl.col("_sets")).max()),
+        CaseColumn("_status_since", "status", pl.when(last).then(pl.col("_since")).max()),
+        CaseColumn("first_resolved_at", "status", _first_ts(pl.col("_resolution"))),
+        CaseColumn(
+            "_last_resolution_at", "status", pl.when(pl.col("_resolution")).then(pl.col("ts")).max()
+        ),
+        CaseColumn("n_resolutions", "status", _count(pl.col("_resolution"))),
+        CaseColumn("n_reopens", "status", _count(pl.col("_reopen"))),
+        CaseColumn(
+            "_status_at_creation",
+            "status",
+            pl.col("_sets").max_by(pl.when(~pl.col("_post")).then(pl.col(KEY))),
+        ),
+        CaseColumn("_requester_spans", "status", spans(policy.requester_wait_statuses, "_span")),
+        CaseColumn("_agent_spans", "status", spans(policy.agent_wait_statuses, "_span")),
+        CaseColumn("_hold_spans", "status", spans(policy.on_hold_statuses, "_span")),
+    ]
+    if business:
+        out += [
+            CaseColumn(
+                "_requester_spans_b", "status", spans(policy.requester_wait_statuses, "_span_b")
+            ),
+            CaseColumn("_agent_spans_b", "status", spans(policy.agent_wait_statuses, "_span_b")),
+            CaseColumn("_hold_spans_b", "status", spans(policy.on_hold_statuses, "_span_b")),
+        ]
+    return out
+
+
+def annotate_status(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per status row (sorted by case and key, ``created_at`` joined): what it did.
+
+    ``_sets`` the status it sets (``merged`` closes); ``_post`` at or after creation (no
+    clock runs before creation; earlier rows only set the status at creation); ``_before``
+    the status holding just before it (``new`` at creation unless an earlier row set one);
+    ``_span`` the time in ``_before`` since the later of the previous row and creation;
+    ``_resolution`` a move from an unresolved status into solved/closed; ``_reopen`` a move
+    from solved/closed back to an unresolved one; ``_last_row`` the case's last status row;
+    ``_since`` when the status after this row began to hold (never before creation).
+    """
+    sets = (
+        pl.when(is_type("merged")).then(pl.lit("closed", STATUS_DTYPE)).otherwise(pl.col("status"))
+    )
+    same_case = pl.col("case_id") == pl.col("case_id").shift(1)
+    created = pl.col("created_at")
+    since = pl.max_horizontal(pl.col("ts"), created)
+    frame = rows.with_columns(
+        sets.alias("_sets"),
+        (pl.col("ts") >= created).alias("_post"),
+        same_case.fill_null(value=False).alias("_same_case"),
+        (pl.col("case_id") != pl.col("case_id").shift(-1)).fill_null(value=True).alias("_last_row"),
+        since.alias("_since"),
+    )
+    before = (
+        pl.when(pl.col("_same_case"))
+        .then(pl.col("_sets").shift(1))
+        .otherwise(pl.lit("new", STATUS_DTYPE))
+    )
+    previous_since = (
+        pl.when(pl.col("_same_case")).then(pl.col("_since").shift(1)).otherwise(created)
+    )
+    frame = frame.with_columns(before.alias("_before"), previous_since.alias("_prev_since"))
+    resolved, unresolved = sorted(RESOLVED_STATUSES), list(UNRESOLVED)
+    return frame.with_columns(
+        (pl.col("ts") - pl.col("_prev_since")).alias("_span"),
+        (
+            pl.col("_post") & pl.col("_before").is_in(unresolved) & pl.col("_sets").is_in(resolved)
+        ).alias("_resolution"),
+        (
+            pl.col("_post") & pl.col("_before").is_in(resolved) & pl.col("_sets").is_in(unresolved)
+        ).alias("_reopen"),
+    )
+
+
+# -- the message sequence --------------------------------------------------------------------
+
+
+def message_rows(policy: Policy) -> pl.Expr:
+    """The rows the message sequence reads under ``policy``."""
+    rows = is_type("message") | is_type("note") | is_type("bot_handoff") | is_type("case_created")
+    if policy.first_response_start == "last_handoff":
+        rows = rows | STATUS_ROWS
+    return rows
+
+
+def _message_columns(policy: Policy, business: bool) -> list[CaseColumn]:
+    """Aggregations over the sorted message rows annotated by :func:`annotate_events`."""
+    post = pl.col("ts") >= pl.col("created_at")
+    reply = pl.col("_reply") & post
+    comment = (is_type("message") | is_type("note")) & post
+    out = [
+        CaseColumn("next_reply_time_sum", "messages", pl.col("_pair").sum()),
+        CaseColumn("next_reply_time_max", "messages", pl.col("_pair").max()),
+        CaseColumn("next_reply_count", "messages", pl.col("_pair").count().cast(pl.UInt32)),
+        CaseColumn(
+            "_second_reply_at", "messages", _first_ts(reply & (pl.col("_post_reply_rank") == 2))
+        ),
+        CaseColumn(
+            "_agent_wrote_first",
+            "messages",
+            (comment & (pl.col("_post_comment_rank") == 1) & pl.col("_human")).any(),
+        ),
+        CaseColumn(
+            "_handoff_at",
+            "messages",
+            pl.when(
+                (pl.col("_handoff") | pl.col("_reopen")) & (pl.col("_n_reply_before") == 0) & post
+            )
+            .then(pl.col("ts"))
+            .max(),
+        ),
+    ]
+    if business:
+        out.append(CaseColumn("next_reply_time_sum_business", "messages", pl.col("_pair_b").sum()))
+        out.append(CaseColumn("next_reply_time_max_business", "messages", pl.col("_pair_b").max()))
+    return out
+
+
+# -- derived ---------------------------------------------------------------------------------
+
+
+def _derived(policy: Policy) -> list[CaseColumn]:
+    col = pl.col
+    kind = channel_kind_expr(policy.channels)
+    is_open = ~col("status_at_as_of").is_in(RESOLVED_STATUSES)
+
+    def clock(spans: str, statuses: frozenset[str]) -> pl.Expr:
+        tail = pl.when(col("status_at_as_of").is_in(sorted(statuses))).then(
+            col("as_of") - col("_running_since")
+        )
+        return col(spans).fill_null(ZERO) + tail.fill_null(ZERO)
+
+    def elapsed(end: str) -> pl.Expr:
+        delta = col(end) - col("_resolution_start")
+        return pl.when(delta < ZERO).then(ZERO).otherwise(delta)
+
+    def decode_vis(column: str) -> pl.Expr:
+        return (col(column) % _VIS_CODES).cast(pl.Int8)
+
+    public_default = kind.is_in(sorted(PUBLIC_KINDS))
+    # the first customer message's visibility, else the creation event's; unknown (null
+    # is_public) takes the channel's default
+    code = pl.coalesce(decode_vis("_first_customer_vis"), decode_vis("_first_event_vis"))
+    visibility = pl.when(code < 2).then(code)
+    frs_start, frs_needs = _first_response_start(policy)
+    reply_at, reply_needs = _first_response_end(policy)
+    frt = col("first_response_at") - col("first_response_start_at")
+    frt_needs: tuple[str, ...] = ("first_response_at", "first_response_start_at")
+    if not policy.include_merged:
+        frt = pl.when(~col("merged")).then(frt)
+        frt_needs += ("merged",)
+    resolution_start: pl.Expr
+    if policy.resolution_start == "created":
+        resolution_start = col("created_at")
+        rs_needs: tuple[str, ...] = ("created_at",)
+    else:
+        resolution_start = pl.coalesce("first_customer_message_at", "created_at")
+        rs_needs = ("first_customer_message_at", "created_at")
+    replies = col("n_agent_replies")
+    one_touch: pl.Expr
+    if policy.one_touch == "exactly_one":  # csmetrics: one reply, solved, never reopened
+        one_touch = ~col("is_open") & (col("n_reopens") == 0) & (replies == 1)
+        ot_needs: tuple[str, ...] = ("is_open", "n_reopens", "n_agent_replies")
+    elif policy.one_touch == "at_most_one":  # zendesk Explore: replies < 2 and solved/closed
+        one_touch = ~col("is_open") & (replies <= 1)
+        ot_needs = ("is_open", "n_agent_replies")
+    else:  # intercom: closed once, with one participating teammate
+        one_touch = (
+            ~col("is_open")
+            & (col("n_resolutions") == 1)
+            & col("_replying_agent_min").is_not_null()
+            & (col("_replying_agent_min") == col("_replying_agent_max"))
+        )
+        ot_needs = ("is_open", "n_resolutions", "_replying_agent_min", "_replying_agent_max")
+    return [
+        CaseColumn(
+            "created_at",
+            "derived",
+            decode_ts(col("_creation_key") % _CREATED_FIRST),
+            ("_creation_key",),
+        ),
+        CaseColumn(
+            "agent_created",
+            "derived",
+            decode_actor(col("_creation_key") % _CREATED_FIRST) == 1,
+            ("_creation_key",),
+        ),
+        CaseColumn("as_of", "derived", _as_of(policy), ("last_event_at",)),
+        CaseColumn("channel_kind", "derived", kind, ("channel",)),
+        CaseColumn("is_public_channel", "derived", public_default, ("channel",)),
+        CaseColumn(
+            "is_public",
+            "derived",
+            pl.when(visibility.is_not_null()).then(visibility == 1).otherwise(public_default),
+            ("_first_customer_vis", "_first_event_vis", "channel"),
+        ),
+        CaseColumn(
+            "moved_to_private",
+            "derived",
+            col("is_public") & col("_private_message"),
+            ("is_public", "_private_message"),
+        ),
+        CaseColumn(
+            "status_at_as_of",
+            "derived",
+            col("_last_status").fill_null(pl.lit("new", STATUS_DTYPE)).cast(STATUS_DTYPE),
+            ("_last_status",),
+        ),
+        CaseColumn("is_open", "derived", is_open, ("status_at_as_of",)),
+        CaseColumn(
+            "_running_since",
+            "derived",
+            pl.coalesce("_status_since", "created_at"),
+            ("_status_since", "created_at"),
+        ),
+        CaseColumn(
+            "last_resolved_at",
+            "derived",
+            pl.when(~col("is_open")).then(col("_last_resolution_at")),
+            ("is_open", "_last_resolution_at"),
+        ),
+        CaseColumn("_resolution_start", "derived", resolution_start, rs_needs),
+        CaseColumn(
+            "first_resolution_time",
+            "derived",
+            elapsed("first_resolved_at"),
+            ("first_resolved_at", "_resolution_start"),
+        ),
+        CaseColumn(
+            "full_resolution_time",
+            "derived",
+            elapsed("last_resolved_at"),
+            ("last_resolved_at", "_resolution_start"),
+        ),
+        CaseColumn(
+            "requester_wait_time",
+            "derived",
+            clock("_requester_spans", policy.requester_wait_statuses),
+            ("_requester_spans", "status_at_as_of", "as_of", "_running_since"),
+        ),
+        CaseColumn(
+            "agent_wait_time",
+            "derived",
+            clock("_agent_spans", policy.agent_wait_statuses),
+            ("_agent_spans", "status_at_as_of", "as_of", "_running_since"),
+        ),
+        CaseColumn(
+            "on_hold_time",
+            "derived",
+            clock("_hold_spans", policy.on_hold_statuses),
+            ("_hold_spans", "status_at_as_of", "as_of", "_running_since"),
+        ),
+        CaseColumn("reopened", "derived", col("n_reopens") > 0, ("n_reopens",)),
+        CaseColumn("comp_total", "derived", col("_comp_sum").fill_null(0.0), ("_comp_sum",)),
+        CaseColumn(
+            "handle_time",
+            "derived",
+            pl.when(col("_handle_n") > 0).then(
+                pl.duration(microseconds=(col("_handle_sum") * 1e6).round(0).cast(pl.Int64))
+            ),
+            ("_handle_sum", "_handle_n"),
+        ),
+        CaseColumn("first_response_start_at", "derived", frs_start, frs_needs),
+        CaseColumn("first_response_at", "derived", reply_at, reply_needs),
+        CaseColumn("first_response_time", "derived", frt, frt_needs),
+        CaseColumn("one_touch", "derived", one_touch, ot_needs),
+    ]
+
+
+def _as_of(policy: Policy) -> pl.Expr:
+    if policy.as_of is not None:
+        return pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC"))
+    return pl.col("last_event_at").max()
+
+
+def _first_response_start(policy: Policy) -> tuple[pl.Expr, tuple[str, ...]]:
+    """When the first-response clock starts, and the columns that says."""
+    if policy.first_response_start == "created":
+        return pl.col("created_at"), ("created_at",)
+    if policy.first_response_start == "first_customer_message":
+        start = pl.coalesce("first_customer_message_at", "created_at")
+        needs: tuple[str, ...] = ("first_customer_message_at", "created_at")
+    else:
+        start = pl.coalesce("_handoff_at", "created_at")
+        needs = ("_handoff_at", "created_at")
+    if policy.agent_created in ("second_public_reply", "include"):
+        # an agent-created case's clock runs from creation
+        start = pl.when(pl.col("agent_created")).then(pl.col("created_at")).otherwise(start)
+        needs += ("agent_created",)
+    return start, needs
+
+
+def _first_response_end(policy: Policy) -> tuple[pl.Expr, tuple[str, ...]]:
+    """The first response: the first reply at or after the clock start (``_reply_from_start``),
+    but for agent-created cases as the policy says."""
+    reply = pl.col("_reply_from_start")
+    agent_created = pl.col("agent_created")
+    needs: tuple[str, ...] = ("_reply_from_start", "agent_created")
+    if policy.agent_created == "skip":
+        return pl.when(~agent_created).then(reply), needs
+    if policy.agent_created == "second_public_reply":
+        # Zendesk: when the agent's own public comment opened the ticket, the second public
+        # agent comment; when the first comment was private (a note), the first public one
+        second = pl.when(pl.col("_agent_wrote_first")).then(pl.col("_second_reply_at"))
+        end = pl.when(agent_created).then(second.otherwise(reply)).otherwise(reply)
+        return end, (*needs, "_agent_wrote_first", "_second_reply_at")
+    return reply, needs
+
+
+def columns_for(policy: Policy, *, business: bool = False) -> dict[str, CaseColumn]:
+    """Every column (public and private) under ``policy``, by name."""
+    declared = [
+        *_facts(policy),
+        *_status_columns(policy, business),
+        *_message_columns(policy, business),
+        *_derived(policy),
+    ]
+    return {c.name: c for c in declared}
