@@ -189,6 +189,15 @@ def csmetrics_plan(source: Source, metrics: Sequence[str] | None = SUBSET) -> pl
     parts: list[pl.LazyFrame] = []
     if wanted is None or wanted:
         parts.append(csm.compute(log, wanted, by="channel"))
+        durations = [m for m in (wanted or []) if m in DURATIONS]
+        if durations:  # cases with a value (n - n_open also leaves out cases resolved
+            # without one, e.g. solved by a bot: nobody waits for a first response)
+            cases = csm.case_table(log, columns=["channel", "merged", *durations])
+            parts.append(
+                cases.filter(~pl.col("merged"))
+                .group_by("channel")
+                .agg(pl.col(m).count().alias(f"{m}__values") for m in durations)
+            )
     if metrics is not None and "channel_switch_rate" in metrics:
         parts.append(_switch_by_channel(log))
     return pl.concat(parts, how="diagonal_relaxed")
@@ -199,6 +208,14 @@ def _from_tidy(tidy: pl.DataFrame) -> pl.DataFrame:
     rows = []
     if "metric" in tidy.columns:
         computed = tidy.filter(pl.col("metric").is_not_null())
+        counts = [c for c in tidy.columns if c.endswith("__values")]
+        if counts:
+            values = tidy.filter(pl.col(counts[0]).is_not_null()).select("channel", *counts)
+            long = values.unpivot(index="channel", variable_name="metric", value_name="_values")
+            long = long.with_columns(pl.col("metric").str.strip_suffix("__values"))
+            computed = computed.join(long, on=["channel", "metric"], how="left")
+        else:
+            computed = computed.with_columns(pl.lit(None, pl.Int64).alias("_values"))
         is_rate = pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null()
         rows.append(
             computed.select(
@@ -207,7 +224,7 @@ def _from_tidy(tidy: pl.DataFrame) -> pl.DataFrame:
                 pl.col("n").cast(pl.Int64),
                 pl.when(is_rate)
                 .then(pl.col("numerator"))
-                .otherwise(pl.col("n") - pl.col("n_open"))
+                .otherwise(pl.coalesce("_values", pl.col("n") - pl.col("n_open")))
                 .cast(pl.Int64)
                 .alias("n_value"),
                 pl.col("mean"),
@@ -306,8 +323,11 @@ def polars_plan(source: Source) -> pl.LazyFrame:
         .then(pl.lit("closed"))
     )
     statuses = sets.drop_nulls()  # the case's status sequence, in event order
-    reopen = statuses.is_in(UNRESOLVED) & statuses.shift(1).is_in(RESOLVED).fill_null(value=False)
-    resolution_ts = pl.col("ts").filter(sets.is_in(RESOLVED))
+    before = statuses.shift(1)
+    reopen = statuses.is_in(UNRESOLVED) & before.is_in(RESOLVED).fill_null(value=False)
+    # a resolution: a move from an unresolved status (new at first) into solved/closed
+    resolution = statuses.is_in(RESOLVED) & (before.is_null() | before.is_in(UNRESOLVED))
+    resolution_ts = pl.col("ts").filter(sets.is_not_null()).filter(resolution)
     cases = ordered.group_by("case_id").agg(
         pl.col("customer_id").first(),
         pl.col("channel").first(),
@@ -448,7 +468,9 @@ status_events AS (
 status_per_case AS (
     SELECT case_id,
            bool_or(from_last = 1 AND sets IN ('solved', 'closed')) AS is_resolved,
-           max(ts) FILTER (WHERE sets IN ('solved', 'closed')) AS last_resolved,
+           max(ts) FILTER (WHERE sets IN ('solved', 'closed')
+                           AND (before IS NULL OR before IN ({_sql_list(UNRESOLVED)})))
+               AS last_resolved,
            bool_or(sets IN ({_sql_list(UNRESOLVED)}) AND before IN ('solved', 'closed'))
                AS reopened
     FROM status_events GROUP BY case_id
@@ -523,7 +545,10 @@ def pandas_answer(source: Source) -> pl.DataFrame:
     status["reopen"] = status["sets"].isin(UNRESOLVED) & status["before"].isin(RESOLVED)
     per_case = status.groupby("case_id", sort=False)
     cases["is_resolved"] = per_case["sets"].last().isin(RESOLVED)
-    cases["last_resolved"] = status[status["sets"].isin(RESOLVED)].groupby("case_id")["ts"].max()
+    resolution = status["sets"].isin(RESOLVED) & (
+        status["before"].isna() | status["before"].isin(UNRESOLVED)
+    )
+    cases["last_resolved"] = status[resolution].groupby("case_id")["ts"].max()
     cases["reopened"] = per_case["reopen"].any()
     cases["is_resolved"] = cases["is_resolved"].fillna(value=False).astype(bool)
     cases["reopened"] = cases["reopened"].fillna(value=False).astype(bool)

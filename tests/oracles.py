@@ -92,6 +92,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "n_bot_messages",
     "n_notes",
     "n_reopens",
+    "reopened",
     "n_resolutions",
     "n_assignments",
     "n_transfers",
@@ -268,6 +269,7 @@ def _one_case(
     out["status_at_as_of"] = status
     out["is_open"] = is_open
     out["n_reopens"] = len(reopen_at)
+    out["reopened"] = bool(reopen_at)
     out["n_resolutions"] = len(resolutions)
 
     # the first customer message

@@ -458,9 +458,10 @@ def test_issue_level_metrics_by_hand() -> None:
     # contacts: 2 + 2 + 1 + 1 + 1 = 7 over 5 issues; value is the total, mean per issue
     assert values["contacts_per_issue"]["value"] == 7.0
     assert values["contacts_per_issue"]["mean"] == pytest.approx(1.4)
-    # issue first response: A 3h10 (09:00 → 12:10), B 5 min, C 2 min, D and E none (open)
+    # issue first response: A 3h10 (09:00 → 12:10), B 5 min, C 2 min, D and E none; D and
+    # E were resolved without a reply, so nobody waits: not open (DESIGN §3, one open rule)
     frt = values["issue_first_response_time"]
-    assert (frt["n"], frt["n_open"]) == (5, 2)
+    assert (frt["n"], frt["n_open"]) == (5, 0)
     assert frt["value"] == 300.0  # median of 120, 300, 11400
     # issue resolution: A open; B 09:00 day 1 → 09:20 day 3 = 2 d 20 min; C 30 min;
     # D 3 h; E 1 h. Median of (1800, 3600, 10800, 174000) = (3600 + 10800) / 2
@@ -509,8 +510,12 @@ def test_journey_metrics_by_and_period() -> None:
     assert weeks["period_start"].dt.date().to_list() == [dt.date(2024, 3, 4), dt.date(2024, 3, 11)]
     # week 1: issues A, B, C, D: 2 repeats; week 2: E alone
     assert weeks["value"].to_list() == [0.5, 0.0]
-    with pytest.raises(PolicyError, match="not in the journey issues frame"):
-        journey_metrics(_scenario(), "queue_jump_rate", by="team", policy=POLICY)
+    # a case attribute groups issues by their first case's value (DESIGN §7); a name that is
+    # neither a case nor a journey column says which metric cannot use it
+    by_team = journey_metrics(_scenario(), "queue_jump_rate", by="team", policy=POLICY)
+    assert by_team.collect()["n"].sum() == 5
+    with pytest.raises(PolicyError, match="'queue_jump_rate'"):
+        journey_metrics(_scenario(), "queue_jump_rate", by="teem", policy=POLICY)
     # by a case column for a case-frame metric
     by_channel = journey_metrics(
         _scenario(), "cross_channel_fcr", by="channel", policy=POLICY

@@ -58,6 +58,7 @@ __all__ = [
 Source = Literal["facts", "status", "messages", "derived"]
 UNRESOLVED: Final[tuple[str, ...]] = ("new", "open", "pending", "on_hold")
 ZERO: Final = pl.lit(dt.timedelta(0), pl.Duration("us"))
+_NONE: Final = pl.lit(0, pl.UInt32)
 _CREATED_FIRST: Final = 2**125  # added to the key of non-creation events: creation sorts first
 _VIS_CODES: Final = 4  # visibility packed under the key: 0 private, 1 public, 2 unknown
 
@@ -78,12 +79,15 @@ class CaseColumn:
     needs
         The columns ``expr`` reads (derived columns), or that must be joined into the
         source's rows first (``created_at`` for the sequences).
+    empty
+        For the sequences: the value of a case that has no rows there (``0`` for counts).
     """
 
     name: str
     source: Source
     expr: pl.Expr
     needs: tuple[str, ...] = ()
+    empty: pl.Expr | None = None
 
 
 # -- what an event is ------------------------------------------------------------------------
@@ -227,8 +231,8 @@ def _status_columns(policy: Policy, business: bool) -> list[CaseColumn]:
         CaseColumn(
             "_last_resolution_at", "status", pl.when(pl.col("_resolution")).then(pl.col("ts")).max()
         ),
-        CaseColumn("n_resolutions", "status", _count(pl.col("_resolution"))),
-        CaseColumn("n_reopens", "status", _count(pl.col("_reopen"))),
+        CaseColumn("n_resolutions", "status", _count(pl.col("_resolution")), empty=_NONE),
+        CaseColumn("n_reopens", "status", _count(pl.col("_reopen")), empty=_NONE),
         CaseColumn(
             "_status_at_creation",
             "status",
@@ -311,9 +315,11 @@ def _message_columns(policy: Policy, business: bool) -> list[CaseColumn]:
     reply = pl.col("_reply") & post
     comment = (is_type("message") | is_type("note")) & post
     out = [
-        CaseColumn("next_reply_time_sum", "messages", pl.col("_pair").sum()),
+        CaseColumn("next_reply_time_sum", "messages", pl.col("_pair").sum(), empty=ZERO),
         CaseColumn("next_reply_time_max", "messages", pl.col("_pair").max()),
-        CaseColumn("next_reply_count", "messages", pl.col("_pair").count().cast(pl.UInt32)),
+        CaseColumn(
+            "next_reply_count", "messages", pl.col("_pair").count().cast(pl.UInt32), empty=_NONE
+        ),
         CaseColumn(
             "_second_reply_at", "messages", _first_ts(reply & (pl.col("_post_reply_rank") == 2))
         ),
@@ -321,6 +327,7 @@ def _message_columns(policy: Policy, business: bool) -> list[CaseColumn]:
             "_agent_wrote_first",
             "messages",
             (comment & (pl.col("_post_comment_rank") == 1) & pl.col("_human")).any(),
+            empty=pl.lit(value=False),
         ),
         CaseColumn(
             "_handoff_at",
@@ -333,7 +340,11 @@ def _message_columns(policy: Policy, business: bool) -> list[CaseColumn]:
         ),
     ]
     if business:
-        out.append(CaseColumn("next_reply_time_sum_business", "messages", pl.col("_pair_b").sum()))
+        out.append(
+            CaseColumn(
+                "next_reply_time_sum_business", "messages", pl.col("_pair_b").sum(), empty=ZERO
+            )
+        )
         out.append(CaseColumn("next_reply_time_max_business", "messages", pl.col("_pair_b").max()))
     return out
 

@@ -325,7 +325,7 @@ def _plan(
             lambda rows: _annotate_status(rows, calendar),
             [declared[n].expr.alias(n) for n in by_source["status"]],
         )
-        table = table.join(status, on="case_id", how="left")
+        table = _join_sequence(table, status, [declared[n] for n in by_source["status"]])
     if by_source["messages"]:
         messages = _sequence(
             events,
@@ -334,7 +334,7 @@ def _plan(
             lambda rows: _annotate_messages(rows, policy, calendar),
             [declared[n].expr.alias(n) for n in by_source["messages"]],
         )
-        table = table.join(messages, on="case_id", how="left")
+        table = _join_sequence(table, messages, [declared[n] for n in by_source["messages"]])
     done = {"created_at", *by_source["facts"], *by_source["status"], *by_source["messages"]}
     fix_up_needs = ("_first_reply_any", "first_response_start_at")
     while pending or (_FIX_UP in names and _FIX_UP not in done):
@@ -349,6 +349,16 @@ def _plan(
             done.update(ready)
             pending = [n for n in pending if n not in done]
     return table
+
+
+def _join_sequence(
+    table: pl.LazyFrame, sequence: pl.LazyFrame, columns: list[CaseColumn]
+) -> pl.LazyFrame:
+    """The sequence's aggregates joined to the cases; a case with no rows there gets each
+    column's ``empty`` value (0 reopens, no next-reply pair …)."""
+    joined = table.join(sequence, on="case_id", how="left")
+    fills = [pl.col(c.name).fill_null(c.empty) for c in columns if c.empty is not None]
+    return joined.with_columns(fills) if fills else joined
 
 
 def _annotate_status(rows: pl.LazyFrame, calendar: BusinessCalendar | None) -> pl.LazyFrame:

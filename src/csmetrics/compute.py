@@ -396,7 +396,9 @@ def compute(
         ).join(
             cases.select(
                 "case_id",
-                *dict.fromkeys([*by_cols, *_ALWAYS, *_ANCHORS["pairs"]]),
+                *dict.fromkeys(
+                    [*by_cols, *_ALWAYS, *(_ANCHORS["pairs"] if period is not None else ())]
+                ),
             ),
             on="case_id",
             how="inner",

@@ -13,14 +13,15 @@ from typing import Final, Literal
 
 import polars as pl
 
-from csmetrics.exceptions import PolicyError
-from csmetrics.metrics.registry import Metric, builtins, get
+from csmetrics.exceptions import PluginError, PolicyError
+from csmetrics.metrics.registry import ExprBuilder, Metric, builtins, get
 from csmetrics.policy import Policy
 
 __all__ = [
     "PERIODS",
     "Period",
     "aggregate",
+    "as_metric",
     "by_columns",
     "check_period",
     "check_quantiles",
@@ -147,8 +148,8 @@ def exact_aggregations(
     else:  # count
         open_rows = pop & still_open
         out.append(pop.sum().cast(pl.Float64).alias(prefix + "value"))
-    if metric.open_when is not None:
-        open_rows = pop & metric.open_when(policy).fill_null(value=False)
+    if metric.open_when is not None:  # rows outside the values, counted as open instead
+        open_rows = metric.open_when(policy).fill_null(value=False)
     out.append(open_rows.sum().alias(prefix + "n_open"))
     return out
 
@@ -252,12 +253,77 @@ def _matrix(
     )
 
 
-def resolve_metrics(metrics: str | Metric | Sequence[str | Metric] | None) -> list[Metric]:
+def _guarded(name: str, what: str, builder: ExprBuilder) -> ExprBuilder:
+    """``builder`` of a plugin metric, raising a :class:`PluginError` that names the metric
+    when it fails or returns something that is not a Polars expression."""
+
+    def build(policy: Policy) -> pl.Expr:
+        try:
+            expr = builder(policy)
+        except Exception as exc:
+            raise PluginError(
+                f"metric {name!r}: its {what}(policy) raised {type(exc).__name__}: {exc}; fix "
+                "the plugin (or uninstall it)"
+            ) from exc
+        if not isinstance(expr, pl.Expr):
+            raise PluginError(
+                f"metric {name!r}: its {what}(policy) returned {type(expr).__name__} "
+                f"({expr!r:.60}), not a Polars expression; fix the plugin"
+            )
+        return expr
+
+    return build
+
+
+def as_metric(obj: object) -> Metric:
+    """A :class:`Metric` for a plugin or runtime metric object of the metric protocol (its
+    expressions guarded so a broken plugin names itself); built-ins pass through."""
+    if isinstance(obj, Metric) and obj.name in {m.name for m in builtins()}:
+        return obj
+    try:
+        name = str(getattr(obj, "name"))  # noqa: B009 - any object of the protocol
+        fields = {f: getattr(obj, f) for f in ("unit", "kind", "population", "value")}
+    except AttributeError as exc:
+        raise PluginError(
+            f"{obj!r} is not a metric: it lacks {exc.name!r} (a metric has name, unit, kind, "
+            "population and value)"
+        ) from exc
+    optional = {
+        f: getattr(obj, f)
+        for f in (
+            "level",
+            "definition",
+            "docs",
+            "columns",
+            "censor_start",
+            "frame",
+            "keys",
+            "open_when",
+            "business",
+            "requires",
+        )
+        if getattr(obj, f, None) is not None
+    }
+    optional.setdefault("definition", "")
+    optional.setdefault("docs", "")
+    if "columns" in optional:
+        optional["columns"] = tuple(optional["columns"])
+    return Metric(
+        name=name,
+        unit=fields["unit"],
+        kind=fields["kind"],
+        population=_guarded(name, "population", fields["population"]),
+        value=_guarded(name, "value", fields["value"]),
+        **optional,
+    )
+
+
+def resolve_metrics(metrics: str | object | Sequence[str | object] | None) -> list[Metric]:
     """Metric objects for names (or objects), without repeats; ``None`` means every
     case-level built-in (case, pair and period metrics)."""
     if metrics is None:
         return [m for m in builtins() if m.level in ("case", "pair", "period")]
-    if isinstance(metrics, str | Metric):
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
         metrics = [metrics]
-    resolved = [get(m) if isinstance(m, str) else m for m in metrics]
+    resolved = [as_metric(get(m) if isinstance(m, str) else m) for m in metrics]
     return list({m.name: m for m in resolved}.values())
