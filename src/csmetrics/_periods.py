@@ -104,6 +104,8 @@ class Period:
     Period(name='week', every='1w', column='period_start')
     >>> check_period("15m").every, check_period("weekday").column
     ('15m', 'weekday')
+    >>> check_period("1w") == check_period("week")  # a duration that is a calendar period
+    True
     """
 
     name: str
@@ -164,7 +166,8 @@ def check_period(value: object, *, option: str = "period") -> Period:
     if text in PROFILES:
         return Period(text, None, PROFILES[text])
     if _DURATION.match(text):
-        return Period(text, text, "period_start")
+        named = {every: name for name, every in CALENDAR_PERIODS.items()}
+        return Period(named.get(text, text), text, "period_start")
     hint = did_you_mean(text, _NAMES)
     raise PolicyError(
         f"{option} {value!r} is not a period{hint}; use one of {', '.join(_NAMES)} or a "

@@ -133,6 +133,17 @@ def fit_table(
         for i, h in enumerate(headers)
     ]
     widths = [max(w, 1) for w in widths]
+    # first narrow the columns of prose (cells with spaces) that wrap well, widest first
+    prose = {i for i in range(1, len(headers)) if any(" " in str(r[i]).strip() for r in rows)}
+    if sum(widths) + 2 * (len(widths) - 1) > width:
+        floor = 14
+        slack = sum(widths) + 2 * (len(widths) - 1) - width
+        room = sum(max(0, widths[i] - floor) for i in prose)
+        if prose and room >= slack:
+            while slack > 0:
+                i = max(prose, key=lambda k: widths[k])
+                widths[i] -= 1
+                slack -= 1
     # columns 1.. grouped into blocks that fit beside the first column
     blocks: list[list[int]] = []
     current: list[int] = []
