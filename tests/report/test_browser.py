@@ -49,6 +49,7 @@ BROWSER_SERVICE_HOSTS = frozenset(
         "optimizationguide-pa.googleapis.com",
         "safebrowsing.googleapis.com",
         "content-autofill.googleapis.com",
+        "www.google.com",  # Chromium 150's connectivity checks, on a blank page too
     }
 )
 
