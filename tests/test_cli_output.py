@@ -367,3 +367,16 @@ def test_since_last_weeks_keeps_whole_cases(sample_file: Path, tmp_path: Path) -
     merged = set(events.filter(pl.col("event_type") == "merged")["case_id"].to_list())
     assert 0 < len(recent - merged) < events["case_id"].n_unique()
     assert got == len(recent - merged)
+
+
+def test_report_and_summary_text_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    log = csm.datasets.sample_log()
+    for text in (
+        str(csm.Report(log)),
+        str(csm.Report(log, by="topic", period="day")),
+        str(csm.Summary(csm.compute(log, by="channel"))),
+        str(csm.Summary(csm.compute(log, ["first_response_time"], by="channel", period="week"))),
+    ):
+        _assert_fits(text)
+        _assert_one_duration_format(text)
+        assert "00:00:00" not in text

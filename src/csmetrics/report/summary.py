@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import polars as pl
 
 from csmetrics._periods import check_period
+from csmetrics._text import WIDTH, wrap
 from csmetrics.cases import OnInvalid
 from csmetrics.compute import Period
 from csmetrics.exceptions import PolicyError
@@ -458,10 +459,14 @@ class Report:
         table = headline_table(shown, column)
         if column is None:
             table = table.select("metric", pl.col("shown").alias("value"), "n", "n_open")
+        as_of = f"{data.as_of:%Y-%m-%d %H:%M:%S} UTC" if data.as_of else "—"
         lines = [
             data.title,
-            f"{data.source}: {data.n_events:,} events, {data.n_cases:,} cases, as_of "
-            f"{data.as_of.isoformat() if data.as_of else '—'}, preset {data.policy.name}",
+            wrap(
+                f"{data.source}: {data.n_events:,} events, {data.n_cases:,} cases, as_of "
+                f"{as_of}, preset {data.policy.name}",
+                WIDTH,
+            ),
             "",
             render_table(
                 table,
@@ -502,7 +507,8 @@ class Report:
 
 
 def _text_section(title: str, body: Sequence[str]) -> list[str]:
-    return [f"{title}:", *(f"  {line}" for text in body for line in text.splitlines()), ""]
+    lines = [wrap(f"  {line}", WIDTH, indent="  ") for text in body for line in text.splitlines()]
+    return [f"{title}:", *lines, ""]
 
 
 def _spike_lines(data: _data.ReportData) -> list[str]:
@@ -513,7 +519,7 @@ def _spike_lines(data: _data.ReportData) -> list[str]:
     if spikes.is_empty():
         return [f"no spike (per {_data.TREND_PERIOD}, against each group's own baseline)"]
     shown = spikes.drop("baseline_std", "z_score", "is_spike", "top_customer_volume", strict=False)
-    return [render_table(shown.head(20))]
+    return [render_table(shown.head(20), width=WIDTH - 2)]
 
 
 def _journey_lines(data: _data.ReportData) -> list[str]:

@@ -98,6 +98,8 @@ def format_cell(value: object, column: str = "") -> str:
         return duration(value.total_seconds())
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -126,10 +128,20 @@ def render_table(frame: pl.DataFrame, *, title: str | None = None, width: int = 
     volume  25.0%
     """
     columns = frame.columns
+    dates = [c for c, dtype in frame.schema.items() if _midnights(frame, c, dtype)]
+    shown = frame.with_columns(pl.col(dates).dt.date()) if dates else frame
     rows = [
-        [format_cell(v, c) for v, c in zip(row, columns, strict=True)] for row in frame.iter_rows()
+        [format_cell(v, c) for v, c in zip(row, columns, strict=True)] for row in shown.iter_rows()
     ]
     return fit_table(columns, rows, width=width, title=title)
+
+
+def _midnights(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> bool:
+    """A datetime column whose every value is a midnight (period starts): shown as dates."""
+    if not isinstance(dtype, pl.Datetime) or frame.height == 0:
+        return False
+    values = frame[column].drop_nulls()
+    return values.len() > 0 and bool((values.dt.truncate("1d") == values).all())
 
 
 def period_tables(
