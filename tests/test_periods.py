@@ -261,3 +261,10 @@ def test_explicit_ranges() -> None:
         parse_range("2024-02-01..2024-01-01", timezone="UTC")
     with pytest.raises(PolicyError, match="--since 'soon' is not a range"):
         parse_range("soon")
+
+
+def test_preset_name_gets_a_did_you_mean() -> None:
+    import csmetrics as csm
+
+    with pytest.raises(PolicyError, match=r"\(got 'zendsk'\) \(did you mean 'zendesk'\?\)"):
+        csm.Policy.preset("zendsk")
