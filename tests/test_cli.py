@@ -81,7 +81,10 @@ def test_bad_input_is_one_line_and_exit_1(
     assert "missing_column" in err
     assert "customer_id" in err
     assert "Traceback" not in err
-    assert len(err.strip().splitlines()) == 2  # the error and the hint
+    lines = err.strip().splitlines()  # the error (wrapped to 100 columns), then the hint
+    assert err.count("csmetrics: error:") == 1
+    assert lines[-1].startswith("hint:")
+    assert max(len(line) for line in lines) <= 100
 
 
 def test_validate_writes_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,9 +278,8 @@ def test_progress_only_on_a_terminal() -> None:
             return True
 
     quiet, shown = io.StringIO(), Terminal()
-    with Progress("computing", stream=quiet):
-        pass
-    with Progress("computing", stream=shown):
-        pass
+    for stream in (quiet, shown):
+        with Progress(stream=stream) as steps, steps.step("computing"):
+            pass
     assert quiet.getvalue() == ""
-    assert "computing: done in" in shown.getvalue()
+    assert "done in 0.0s (computing 0.0s)" in shown.getvalue()

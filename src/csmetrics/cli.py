@@ -10,19 +10,27 @@ import argparse
 import datetime as dt
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 import polars as pl
 
 import csmetrics as csm
+from csmetrics import _cli_args as check
+from csmetrics._periods import Period, parse_range
+from csmetrics._progress import Steps, since_process_start
+from csmetrics._text import WIDTH, wrap
 from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
-from csmetrics.report.text import headline_table, render_table
+from csmetrics.report.text import (
+    explain_table,
+    format_value,
+    headline_table,
+    period_tables,
+    render_table,
+)
 
 __all__ = ["main"]
 
@@ -34,6 +42,8 @@ EPILOG = textwrap.dedent(
     examples:
       csmetrics demo
       csmetrics report events.parquet --by channel --period week
+      csmetrics report events.parquet --by team --period weekday --since "last 4 weeks"
+      csmetrics report events.parquet --as-of "2024-03-01 09:00 Europe/Paris" --period 1h
       csmetrics report tickets.csv --tz Europe/Paris --preset zendesk --format csv -o out.csv
       csmetrics cases events.parquet -o cases.parquet
       csmetrics explain events.parquet 1042
@@ -45,43 +55,8 @@ EPILOG = textwrap.dedent(
 )
 
 
-class Progress:
-    """Elapsed time of a long step on standard error, only when it is a terminal.
-
-    Polars releases the GIL while it works, so a small thread can redraw the line; in a
-    pipe, a log file or CI nothing is printed at all.
-    """
-
-    def __init__(self, label: str, *, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = self.stream.isatty()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start = 0.0
-
-    def _draw(self, final: bool = False) -> None:
-        elapsed = time.perf_counter() - self._start
-        text = f"\r{self.label}: {'done in ' if final else ''}{elapsed:.1f}s"
-        self.stream.write(text + ("\n" if final else ""))
-        self.stream.flush()
-
-    def _run(self) -> None:
-        while not self._done.wait(0.2):
-            self._draw()
-
-    def __enter__(self) -> Progress:
-        self._start = time.perf_counter()
-        if self.enabled:
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._draw(final=True)
+Progress = Steps
+"""The progress line of every command (see :mod:`csmetrics._progress`)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,39 +65,92 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+FORMATS_IN = ("parquet", "csv", "ipc", "ndjson", "json")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress line and the timings on standard error even when it is not "
+        "a terminal (on a terminal they are always shown)",
+    )
+
+
 def _add_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", help="event log: a file, a glob or a folder of Parquet files")
-    parser.add_argument("--adapter", default="canonical", help="source adapter (default canonical)")
-    parser.add_argument("--tz", help="IANA zone of naive time stamps, e.g. Europe/Paris")
+    parser.add_argument(
+        "--adapter",
+        default="canonical",
+        help="source adapter: canonical (default), zendesk, intercom, servicenow, twitter, "
+        "xes, mapping or a plugin's",
+    )
+    parser.add_argument(
+        "--tz",
+        type=check.zone("--tz"),
+        help="IANA zone of time stamps written without an offset, e.g. --tz Europe/Paris",
+    )
     parser.add_argument(
         "--format-in",
         dest="format_in",
-        choices=("parquet", "csv", "ipc", "ndjson", "json"),
-        help="input format when the suffix does not tell",
+        metavar="FORMAT",
+        type=check.choice("--format-in", FORMATS_IN),
+        help=f"input format when the file suffix does not tell: {', '.join(FORMATS_IN)}",
     )
+    _add_common(parser)
 
 
 def _add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         default="auto",
-        choices=ENGINES,
-        help="Polars engine: auto (streaming), in-memory, streaming, gpu (falls back to CPU)",
+        metavar="ENGINE",
+        type=check.choice("--engine", ENGINES),
+        help="Polars engine: auto (default: streaming), in-memory, streaming, gpu (falls "
+        "back to the CPU)",
     )
 
 
 def _add_policy(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="csmetrics", choices=PRESETS, help="definitions")
-    parser.add_argument("--as-of", dest="as_of", help="observation end, ISO 8601 with offset")
-    parser.add_argument("--timezone", help="zone periods are cut in (default UTC)")
     parser.add_argument(
-        "--calendar", help="business calendar TOML file: adds business-time twins of durations"
+        "--preset",
+        default="csmetrics",
+        metavar="PRESET",
+        type=check.choice("--preset", PRESETS),
+        help=f"metric definitions: {', '.join(PRESETS)} (default csmetrics; see the docs' "
+        "presets page)",
+    )
+    parser.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="WHEN",
+        type=check.instant,
+        help='observation end: "2024-03-01 09:00 Europe/Paris", 2024-03-01T09:00:00+01:00 '
+        "or now (default: the last event)",
+    )
+    parser.add_argument(
+        "--timezone",
+        type=check.zone("--timezone"),
+        help="IANA zone days, weeks and months are cut in (default UTC)",
+    )
+    parser.add_argument(
+        "--calendar",
+        metavar="TOML",
+        help="business calendar TOML file: adds business-time twins of the durations",
     )
 
 
 def _add_output(parser: argparse.ArgumentParser, default: str = "table") -> None:
-    parser.add_argument("--format", default=default, choices=FORMATS, help="output format")
-    parser.add_argument("-o", "--output", help="write here instead of standard output")
+    parser.add_argument(
+        "--format",
+        default=default,
+        metavar="FORMAT",
+        type=check.choice("--format", FORMATS),
+        help=f"output format: {', '.join(FORMATS)} (default {default})",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of standard output"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,14 +160,33 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
     parser.add_argument("--version", action="version", version=f"csmetrics {csm.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="COMMAND",
+        help="what to do (`csmetrics COMMAND --help` for its options)",
+    )
 
     demo = commands.add_parser("demo", help="the channel-by-channel report on the built-in sample")
-    demo.add_argument("--cases", type=int, default=None, help="simulate this many cases instead")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--cases",
+        type=check.positive_int("--cases"),
+        default=None,
+        help="simulate a log of this many cases instead of the built-in sample",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of the simulation (with --cases; the same seed gives the same log)",
+    )
     _add_output(demo)
+    _add_common(demo)
 
     report = commands.add_parser(
         "report",
@@ -150,21 +197,65 @@ def _parser() -> argparse.ArgumentParser:
     _add_input(report)
     _add_policy(report)
     _add_engine(report)
-    report.add_argument("--by", action="append", default=[], help="group by a column (repeat)")
-    report.add_argument("--period", choices=("day", "week", "month", "quarter"))
-    report.add_argument("--metric", action="append", default=[], help="metric name (repeat)")
-    report.add_argument("--sla", help="SLA policy TOML file: adds sla_attainment per target")
     report.add_argument(
-        "--on-invalid", dest="on_invalid", choices=("raise", "quarantine"), default="raise"
+        "--by",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="group by a case-table column: channel, team, topic, priority, agent_id … (repeat "
+        "for several)",
     )
-    report.add_argument("--rejects", help="with --on-invalid quarantine: write rejected rows here")
+    report.add_argument(
+        "--period",
+        type=check.period,
+        metavar="PERIOD",
+        help="also per period: hour, day, week (from Monday), month, quarter, year; a Polars "
+        "duration (15m, 1h, 1d, 2w, 1mo); or a profile, weekday (Monday … Sunday) or "
+        "hour_of_day (0 … 23)",
+    )
+    report.add_argument(
+        "--since",
+        metavar="RANGE",
+        type=check.since,
+        help='only cases created in a range: "last 4 weeks" (counted back from --as-of, '
+        "else from the last event), 2024-01-01..2024-02-01, or a start date",
+    )
+    report.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a metric to report (repeat; default all; `csmetrics metrics` lists them)",
+    )
+    report.add_argument(
+        "--sla", metavar="TOML", help="SLA policy TOML file: adds sla_attainment per target"
+    )
+    report.add_argument(
+        "--on-invalid",
+        dest="on_invalid",
+        type=check.choice("--on-invalid", ("raise", "quarantine")),
+        metavar="{raise,quarantine}",
+        default="raise",
+        help="what an invalid event does: raise (default: stop with the first rule broken) or "
+        "quarantine (leave the bad rows out, count them, --rejects writes them)",
+    )
+    report.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="with --on-invalid quarantine: write the rejected rows and their reasons here "
+        "(.csv or .parquet)",
+    )
     report.add_argument(
         "--format",
         default="table",
-        choices=(*FORMATS, "html"),
-        help="output format (html: the self-contained report with charts; needs -o)",
+        metavar="FORMAT",
+        type=check.choice("--format", (*FORMATS, "html")),
+        help=f"output format: {', '.join(FORMATS)} or html (the self-contained report with "
+        "charts; needs -o)",
     )
-    report.add_argument("-o", "--output", help="write here instead of standard output")
+    report.add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of standard output"
+    )
 
     cases = commands.add_parser("cases", help="the case table (one row per case)")
     _add_input(cases)
@@ -175,37 +266,47 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="how each clock of one case was measured")
     _add_input(explain)
     _add_policy(explain)
-    explain.add_argument("case_id", help="the case to explain")
+    explain.add_argument("case_id", help="the case to explain (its case_id)")
 
     validate = commands.add_parser("validate", help="check an event log against the schema")
     _add_input(validate)
-    validate.add_argument("--rejects", help="write rejected rows (with reasons) here")
+    validate.add_argument(
+        "--rejects", metavar="FILE", help="write rejected rows (with reasons) here"
+    )
 
     journeys = commands.add_parser(
         "journeys", help="cross-channel journeys: switches, queue jumps, cross-channel FCR"
     )
     _add_input(journeys)
     _add_policy(journeys)
-    journeys.add_argument("--window", default="7d", help="link cases within this (default 7d)")
+    journeys.add_argument(
+        "--window",
+        default="7d",
+        help="link a customer's next case to an issue when it starts within this of the "
+        "last resolution (a Polars duration; default 7d)",
+    )
     journeys.add_argument("--same-topic", action="store_true", help="link same-topic cases only")
     journeys.add_argument(
         "--identity", help="identity map file (channel, handle, customer_id) joining handles"
     )
-    journeys.add_argument("--issues", help="also write one row per issue to this Parquet file")
+    journeys.add_argument(
+        "--issues", metavar="FILE", help="also write one row per issue to this Parquet file"
+    )
     _add_output(journeys)
 
-    commands.add_parser("metrics", help="list the registered metrics")
-    commands.add_parser("plugins", help="list plugins: loaded, from where, failures and why")
+    metrics = commands.add_parser("metrics", help="list the registered metrics")
+    _add_common(metrics)
+    plugins = commands.add_parser(
+        "plugins", help="list plugins: loaded, from where, failures and why"
+    )
+    _add_common(plugins)
     return parser
 
 
 def _policy(args: argparse.Namespace) -> csm.Policy:
     knobs: dict[str, Any] = {}
     if args.as_of:
-        try:
-            knobs["as_of"] = dt.datetime.fromisoformat(args.as_of.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise PolicyError(f"--as-of {args.as_of!r} is not ISO 8601") from exc
+        knobs["as_of"] = args.as_of  # parsed by check.instant (pendulum)
     if args.timezone:
         knobs["timezone"] = args.timezone
     return csm.Policy.preset(args.preset, **knobs)
@@ -220,6 +321,21 @@ def _read(args: argparse.Namespace) -> csm.EventLog:
     return csm.scan_events(args.events, adapter=args.adapter, tz=args.tz, format=args.format_in)
 
 
+def _steps(args: argparse.Namespace, total: int | None = None) -> Steps:
+    return Steps(
+        enabled=True if getattr(args, "progress", False) else None,
+        total=total,
+        already=getattr(args, "_started", 0.0),
+    )
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 def _write(frame: pl.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:
     if fmt == "parquet":
         if not output:
@@ -232,10 +348,7 @@ def _write(frame: pl.DataFrame, fmt: str, output: str | None, *, title: str | No
         text = frame.write_json()
     else:
         text = render_table(frame, title=title) + "\n"
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _emit(text, output)
 
 
 def _write_rejects(log: csm.EventLog, path: str | None) -> int:
@@ -250,113 +363,193 @@ def _write_rejects(log: csm.EventLog, path: str | None) -> int:
     return rejected.height
 
 
-def _report_table(result: pl.DataFrame, by: Sequence[str], period: bool, fmt: str) -> pl.DataFrame:
-    if fmt != "table":
-        return result
-    if len(by) == 1 and not period:
-        return headline_table(result, by[0])
-    keys = [*by, *(["period_start"] if period else [])]
-    return headline_table(
-        result.with_columns(
+def _report_text(result: pl.DataFrame, by: Sequence[str], period: Period | None) -> str:
+    """The table text of ``report``: metrics × groups, or one periods × groups table a metric."""
+    if period is not None:
+        return period_tables(result, by, period) + "\n"
+    if len(by) == 1:
+        return render_table(headline_table(result, by[0]), title=_HEADLINE_TITLE) + "\n"
+    if by:
+        labelled = result.with_columns(
             pl.concat_str(
-                [pl.col(k).cast(pl.String).fill_null("—") for k in keys], separator=" / "
+                [pl.col(k).cast(pl.String).fill_null("—") for k in by], separator=" / "
             ).alias("group")
         )
-        if keys
-        else result,
-        "group" if keys else None,
+        return render_table(headline_table(labelled, "group"), title=_HEADLINE_TITLE) + "\n"
+    shown = headline_table(result).select("metric", pl.col("shown").alias("value"), "n_open")
+    return render_table(shown, title=_HEADLINE_TITLE) + "\n"
+
+
+_HEADLINE_TITLE = "headline value (n = cases or pairs behind it); durations are medians"
+
+
+def _since(log: csm.EventLog, args: argparse.Namespace) -> csm.EventLog:
+    """Only the cases created in ``--since`` (every event of each, so no case is cut)."""
+    if not getattr(args, "since", None):
+        return log
+    end = args.as_of
+    if end is None:
+        end = log.frame.select(pl.col("ts").max()).collect().item()
+    if end is None:
+        return log
+    zone = args.timezone or "UTC"
+    start, stop = parse_range(args.since, now=end, timezone=zone, option="--since")
+    created = pl.col("ts").min().over("case_id")
+    bounds = (
+        pl.lit(start).cast(pl.Datetime("us", "UTC")),
+        pl.lit(stop).cast(pl.Datetime("us", "UTC")),
     )
+    kept = log.frame.filter((created >= bounds[0]) & (created <= bounds[1]))
+    source = f"{log.source}, cases created {start:%Y-%m-%d %H:%M} to {stop:%Y-%m-%d %H:%M} UTC"
+    return csm.EventLog(kept, log.rejected, source)
+
+
+def _check_names(args: argparse.Namespace, log: csm.EventLog) -> None:
+    """``--metric`` and ``--by`` names, checked before any work."""
+    if getattr(args, "metric", None):
+        check.check_metrics(args.metric, csm.metrics.names())
+    if getattr(args, "by", None):
+        columns = csm.case_table(log).collect_schema().names()
+        check.check_by(args.by, columns)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    if args.cases:
-        log = csm.datasets.simulate(n_cases=args.cases, seed=args.seed)
-        name = f"simulated log ({args.cases} cases, seed {args.seed})"
-    else:
-        log = csm.datasets.sample_log()
-        name = "built-in sample log"
-    frame = log.frame.collect()
-    result = csm.compute(frame.lazy(), by="channel").collect()
-    cases = csm.case_table(frame.lazy()).collect()
-    as_of = cases["as_of"].max()
-    as_of_text = as_of.isoformat() if isinstance(as_of, dt.datetime) else "—"
-    summary = (
-        f"csmetrics demo: {name}: {frame.height:,} events, {cases.height:,} cases, "
-        f"{frame['channel'].n_unique()} channels, {int(cases['is_open'].sum()):,} open at "
-        f"as_of {as_of_text}\n"
-    )
-    if args.format == "table":
-        sys.stdout.write(summary + "\n")
-        overall = csm.compute(frame.lazy()).collect().with_columns(pl.lit("all").alias("channel"))
-        shown = headline_table(pl.concat([overall, result], how="diagonal_relaxed"), "channel")
-        _write(shown, "table", args.output, title="headline value (n = cases or pairs) by channel")
-        sys.stdout.write(
-            "\nDurations are medians, rates shares of their population; "
-            "see `csmetrics metrics` for each definition.\n"
+    with _steps(args, total=2) as steps:
+        with steps.step(f"simulating {args.cases:,} cases" if args.cases else "loading"):
+            if args.cases:
+                log = csm.datasets.simulate(n_cases=args.cases, seed=args.seed)
+                name = f"simulated log ({args.cases:,} cases, seed {args.seed})"
+            else:
+                log = csm.datasets.sample_log()
+                name = "built-in sample log"
+            frame = log.frame.collect()
+        with steps.step("computing metrics"):
+            lazy = frame.lazy()
+            by_channel, overall, facts = pl.collect_all(
+                [
+                    csm.compute(lazy, by="channel"),
+                    csm.compute(lazy).with_columns(pl.lit("all").alias("channel")),
+                    csm.case_table(lazy).select(
+                        pl.len().alias("cases"),
+                        pl.col("merged").sum().alias("merged"),
+                        pl.col("is_open").sum().alias("open"),
+                        pl.col("as_of").max().alias("as_of"),
+                    ),
+                ]
+            )
+        row = facts.row(0, named=True)
+        volume = overall.filter(pl.col("metric") == "volume")["value"]
+        counted = int(volume[0]) if volume.len() and volume[0] is not None else row["cases"]
+        as_of = row["as_of"]
+        as_of_text = f"{as_of:%Y-%m-%d %H:%M} UTC" if isinstance(as_of, dt.datetime) else "—"
+        merged = int(row["merged"] or 0)
+        summary = (
+            f"csmetrics demo: {name}: {frame.height:,} events, {row['cases']:,} cases in "
+            f"{frame['channel'].n_unique()} channels, {int(row['open'] or 0):,} open at "
+            f"as_of {as_of_text}."
         )
-    else:
-        _write(result, args.format, args.output)
+        if merged:
+            summary += (
+                f" {merged:,} of the cases were merged into another case: they are outside "
+                f"every metric, so volume counts {counted:,} ({row['cases']:,} - {merged:,})."
+            )
+        if args.format == "table":
+            shown = headline_table(
+                pl.concat([overall, by_channel], how="diagonal_relaxed"), "channel"
+            )
+            text = wrap(summary, WIDTH) + "\n\n"
+            text += render_table(
+                shown, title="headline value (n = cases or pairs behind it) by channel"
+            )
+            text += (
+                "\n\n"
+                + wrap(
+                    "Durations are medians (s, m, h, d: seconds, minutes, hours, days), rates "
+                    "shares of their population; `csmetrics metrics` gives each definition.",
+                    WIDTH,
+                )
+                + "\n"
+            )
+            _emit(text, args.output)
+        else:
+            _write(by_channel, args.format, args.output)
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    log = _read(args)
-    policy = _policy(args)
-    if args.on_invalid == "quarantine":
-        log = log.checked("quarantine")
-        n_rejected = _write_rejects(log, args.rejects)
-        n_good = log.frame.select(pl.len()).collect().item()
-        sys.stderr.write(
-            f"csmetrics: {n_good} valid events used, {n_rejected} rejected"
-            + (f" (written to {args.rejects})" if args.rejects else "")
-            + "\n"
-        )
-    if args.format == "html":
-        if not args.output:
-            raise PolicyError("--format html needs -o/--output FILE")
-        if len(args.by) > 1:
-            raise PolicyError(f"--format html compares one --by column (got {args.by})")
-        csm.Report(
+    html = args.format == "html"
+    with _steps(args, total=3 if html else 2) as steps:
+        with steps.step("reading events"):
+            if html and not args.output:
+                raise PolicyError("--format html needs -o/--output FILE")
+            if html and len(args.by) > 1:
+                raise PolicyError(f"--format html compares one --by column (got {args.by})")
+            log = _read(args)
+            policy = _policy(args)
+            _check_names(args, log)
+            if args.on_invalid == "quarantine":
+                log = log.checked("quarantine")
+                n_rejected = _write_rejects(log, args.rejects)
+                n_good = log.frame.select(pl.len()).collect().item()
+                sys.stderr.write(
+                    f"csmetrics: {n_good:,} valid events used, {n_rejected:,} rejected"
+                    + (f" (written to {args.rejects})" if args.rejects else "")
+                    + "\n"
+                )
+            log = _since(log, args)
+            calendar = _calendar(args)
+            sla = csm.SlaPolicy.from_toml(args.sla) if args.sla else None
+        period = args.period.name if args.period is not None else None
+        if html:
+            report = csm.Report(
+                log,
+                policy=policy,
+                by=args.by[0] if args.by else "channel",
+                period=period or "week",
+                calendar=calendar,
+                sla=sla,
+                on_invalid=args.on_invalid,
+            )
+            with steps.step("computing the report"):
+                report.collect()
+            with steps.step("writing the HTML page"):
+                report.to_html(args.output)
+            sys.stderr.write(f"csmetrics: HTML report written to {args.output}\n")
+            return EXIT_OK
+        result_plan = csm.compute(
             log,
+            args.metric or None,
+            by=args.by,
+            period=period,
             policy=policy,
-            by=args.by[0] if args.by else "channel",
-            period=args.period or "week",
-            calendar=_calendar(args),
-            sla=csm.SlaPolicy.from_toml(args.sla) if args.sla else None,
+            calendar=calendar,
+            sla=sla,
             on_invalid=args.on_invalid,
-        ).to_html(args.output)
-        sys.stderr.write(f"csmetrics: HTML report written to {args.output}\n")
-        return EXIT_OK
-    result_plan = csm.compute(
-        log,
-        args.metric or None,
-        by=args.by,
-        period=args.period,
-        policy=policy,
-        calendar=_calendar(args),
-        sla=csm.SlaPolicy.from_toml(args.sla) if args.sla else None,
-        on_invalid=args.on_invalid,
-    )
-    with Progress("computing metrics"):
-        result = collect(result_plan, args.engine)
-    if "target" in result.columns:  # fold the SLA target into the metric's label
-        result = result.with_columns(
-            pl.when(pl.col("target").is_not_null())
-            .then(pl.format("{}[{}]", "metric", "target"))
-            .otherwise(pl.col("metric"))
-            .alias("metric")
-        ).drop("target")
-    _write(_report_table(result, args.by, bool(args.period), args.format), args.format, args.output)
+        )
+        with steps.step("computing metrics"):
+            result = collect(result_plan, args.engine)
+        if "target" in result.columns:  # fold the SLA target into the metric's label
+            result = result.with_columns(
+                pl.when(pl.col("target").is_not_null())
+                .then(pl.format("{}[{}]", "metric", "target"))
+                .otherwise(pl.col("metric"))
+                .alias("metric")
+            ).drop("target")
+        if args.format == "table":
+            _emit(_report_text(result, args.by, args.period), args.output)
+        else:
+            _write(result, args.format, args.output)
     return EXIT_OK
 
 
 def _cmd_cases(args: argparse.Namespace) -> int:
-    plan = csm.case_table(_read(args), _policy(args), calendar=_calendar(args))
-    with Progress("building the case table"):
-        table = collect(plan, args.engine)
-    _write(table, args.format, args.output)
+    with _steps(args) as steps:
+        plan = csm.case_table(_read(args), _policy(args), calendar=_calendar(args))
+        with steps.step("building the case table"):
+            table = collect(plan, args.engine)
+        _write(table, args.format, args.output)
     if args.output:
-        sys.stderr.write(f"csmetrics: {table.height} cases written to {args.output}\n")
+        sys.stderr.write(f"csmetrics: {table.height:,} cases written to {args.output}\n")
     return EXIT_OK
 
 
@@ -369,25 +562,58 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             case_id = int(args.case_id)
         except ValueError as exc:
             raise PolicyError(f"case ids are integers in this log (got {args.case_id!r})") from exc
-    frame = csm.explain(log, case_id, _policy(args))
-    sys.stdout.write(render_table(frame, title=f"case {args.case_id}") + "\n")
+    with _steps(args) as steps, steps.step("explaining the case"):
+        frame = csm.explain(log, case_id, _policy(args))
+    title = f"case {args.case_id}: its events and what each did to the clocks (times in UTC)"
+    sys.stdout.write(explain_table(frame, title=title) + "\n")
     return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    log = _read(args).checked("quarantine")
-    n_good = log.frame.select(pl.len()).collect().item()
-    n_rejected = _write_rejects(log, args.rejects)
-    sys.stdout.write(f"{n_good} valid events, {n_rejected} rejected\n")
+    with _steps(args) as steps, steps.step("checking every row"):
+        log = _read(args).checked("quarantine")
+        n_good = log.frame.select(pl.len()).collect().item()
+        n_rejected = _write_rejects(log, args.rejects)
+    sys.stdout.write(f"{n_good:,} valid events, {n_rejected:,} rejected\n")
     if n_rejected and log.rejected is not None:
         counts = log.rejected.group_by("reason", "reason_column").len().sort("len", descending=True)
-        sys.stdout.write(render_table(counts.collect()) + "\n")
+        sys.stdout.write(render_table(counts.collect().rename({"len": "rows"})) + "\n")
     return EXIT_OK if n_rejected == 0 else EXIT_BAD_INPUT
 
 
-def _cmd_journeys(args: argparse.Namespace) -> int:
-    from csmetrics.metrics import journeys as journey_family
+def _journey_text(result: pl.DataFrame, matrix: pl.DataFrame) -> str:
+    rows = []
+    for row in result.sort("metric").iter_rows(named=True):
+        if row["metric"] == "contacts_per_issue":
+            shown = "—" if row.get("mean") is None else f"{row['mean']:.2f} per issue (mean)"
+        else:
+            shown = format_value(row["value"], row["unit"])
+        rows.append({"metric": row["metric"], "value": shown, "n": row["n"], "open": row["n_open"]})
+    text = render_table(
+        pl.DataFrame(rows),
+        title="cross-channel journeys (n = issues, or cases for a rate of cases)",
+    )
+    text += "\n\n"
+    if matrix.height:
+        counts = matrix.pivot(
+            on="to_channel", index="from_channel", values="count", aggregate_function="sum"
+        ).sort("from_channel")
+        names = sorted(c for c in counts.columns if c != "from_channel")
+        counts = counts.select(
+            pl.col("from_channel").alias("from \\ to"),
+            *(pl.col(c).fill_null(0) for c in names),
+        )
+        text += render_table(
+            counts,
+            title="channel switch matrix: cases of one issue, from one channel (rows) to the next "
+            "(columns); the diagonal counts same-channel repeats",
+        )
+    else:
+        text += "channel switches: no customer issue has more than one case"
+    return text + "\n"
 
+
+def _cmd_journeys(args: argparse.Namespace) -> int:
     log = _read(args)
     identity = None
     if args.identity:
@@ -399,28 +625,29 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
         "identity": identity,
     }
     names = [m.name for m in csm.metrics.builtins() if m.level == "issue" and not m.keys]
-    result = csm.journey_metrics(log, names, **options).collect()
-    matrix = csm.channel_switch_matrix(log, **options).collect()
-    if args.issues:
-        issues = csm.journeys(
-            log,
-            window=args.window,
-            same_topic=args.same_topic,
-            policy=options["policy"],
-            identity=identity,
-        ).collect()
-        issues.write_parquet(args.issues)
-        sys.stderr.write(f"csmetrics: {issues.height} issues written to {args.issues}\n")
-    if args.format == "table":
-        shown = headline_table(result)
-        text = render_table(shown, title="cross-channel journeys") + "\n\n"
-        text += render_table(matrix, title="channel switch matrix (from -> to)") + "\n"
-        if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+    with _steps(args) as steps:
+        with steps.step("linking cases into issues"):
+            result, matrix = pl.collect_all(
+                [
+                    csm.journey_metrics(log, names, **options),
+                    csm.channel_switch_matrix(log, **options),
+                ]
+            )
+        if args.issues:
+            with steps.step("writing the issues"):
+                issues = csm.journeys(
+                    log,
+                    window=args.window,
+                    same_topic=args.same_topic,
+                    policy=options["policy"],
+                    identity=identity,
+                ).collect()
+                issues.write_parquet(args.issues)
+            sys.stderr.write(f"csmetrics: {issues.height:,} issues written to {args.issues}\n")
+        if args.format == "table":
+            _emit(_journey_text(result, matrix), args.output)
         else:
-            sys.stdout.write(text)
-    else:
-        _write(result, args.format, args.output)
+            _write(result, args.format, args.output)
     return EXIT_OK
 
 
@@ -474,14 +701,17 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    # run as a program (argv None), timings count from the process start: the interpreter
+    # and the imports are part of what the user waits for
+    started = since_process_start() if argv is None else 0.0
     args = _parser().parse_args(argv)
+    args._started = started
     try:
         return _COMMANDS[args.command](args)
     except CsMetricsError as exc:
         if args.debug:
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"csmetrics: error: {message}\n")
+        sys.stderr.write(wrap(f"csmetrics: error: {check.user_error(exc)}", WIDTH) + "\n")
         sys.stderr.write(
             "hint: run with --debug for the traceback; `csmetrics --help` lists options\n"
         )

@@ -181,7 +181,10 @@ class Policy:
             For an unknown preset name.
         """
         if name not in _PRESET_KNOBS:
-            raise PolicyError(f"'preset' must be in {PRESETS} (got {name!r})")
+            from csmetrics._text import did_you_mean
+
+            hint = did_you_mean(name, PRESETS)
+            raise PolicyError(f"'preset' must be in {PRESETS} (got {name!r}){hint}")
         return cls(name=name, **{**_PRESET_KNOBS[name], **overrides})
 
     def replace(self, **changes: Any) -> Policy:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socketserver
 import struct
@@ -49,6 +50,7 @@ BROWSER_SERVICE_HOSTS = frozenset(
         "optimizationguide-pa.googleapis.com",
         "safebrowsing.googleapis.com",
         "content-autofill.googleapis.com",
+        "www.google.com",  # Chromium 150's connectivity checks, on a blank page too
     }
 )
 
@@ -286,3 +288,55 @@ def test_report_renders_its_charts_offline(tmp_path: Path, proxy: _Proxy) -> Non
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(png, Path(keep) / "report.png")
         shutil.copy(page, Path(keep) / "report.html")
+
+
+def test_report_with_85_teams_has_a_complete_legend_in_distinct_colours(
+    tmp_path: Path, proxy: _Proxy
+) -> None:
+    # issue 18: with 80 teams legends were cut after about 13 names and colours repeated
+    from csmetrics.report._data import OTHER_LABEL, TOP_GROUPS
+    from csmetrics.report.charts import OTHER_COLOR
+
+    from .many_groups import many_teams_frame
+
+    report = Report(many_teams_frame(), by="team", period="week")
+    page = tmp_path / "teams.html"
+    report.to_html(page)
+    data = report.collect()
+    assert data.chart_groups[-1] == OTHER_LABEL
+    assert len(data.chart_groups) == TOP_GROUPS + 1
+
+    png = tmp_path / "teams.png"
+    screenshot(page, png, proxy, tmp_path / "profile")
+    assert page_requests(proxy) == []
+    width, height, rows = read_png(png.read_bytes())
+    assert (width, height) == (WIDTH, HEIGHT)
+    counts = colour_counts(rows)
+
+    # the legend: top N and (other), each in its own colour, drawn on screen
+    colours = [*PALETTE[:TOP_GROUPS], OTHER_COLOR]
+    assert len(set(colours)) == TOP_GROUPS + 1
+    for colour in colours:
+        assert counts[bytes.fromhex(colour[1:])] > 100, f"legend colour {colour} not on screen"
+    # every legend entry of the volume chart is drawn inside the chart: find each swatch
+    html = page.read_text(encoding="utf-8")
+    over_time = html.split('id="over-time"')[1].split("</figure>")[0]
+    swatches = [
+        (float(y), fill)
+        for y, fill in re.findall(
+            r'<rect class="legend" x="[^"]+" y="([^"]+)" width="12" height="3" fill="([^"]+)"',
+            over_time,
+        )
+    ]
+    chart_height = float(re.search(r'<svg [^>]*height="([^"]+)"', over_time)[1])
+    assert [fill for _, fill in swatches] == colours
+    assert all(y < chart_height for y, _ in swatches)
+    # and no colour stands for two series in that chart
+    strokes = re.findall(r'<polyline [^>]*stroke="([^"]+)"', over_time)
+    assert set(strokes) == set(colours)
+
+    keep = os.environ.get("CSM_BROWSER_ARTIFACTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, Path(keep) / "teams.png")
+        shutil.copy(page, Path(keep) / "teams.html")

@@ -395,8 +395,10 @@ def test_quarantined_rows_are_counted() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(PolicyError, match="period"):
-        Report(small_log(), period="year")  # type: ignore[arg-type]
+    with pytest.raises(
+        PolicyError, match=r"period 'wek' is not a period \(did you mean 'week'\?\)"
+    ):
+        Report(small_log(), period="wek")  # type: ignore[arg-type]
     with pytest.raises(PolicyError, match="'by'"):
         Report(small_log(), by=["channel", "team"])  # type: ignore[arg-type]
     with pytest.raises(PolicyError, match="on_invalid"):

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import csmetrics as csm
 from csmetrics.exceptions import PolicyError
 from csmetrics.report.charts import (
+    ALL_COLOR,
+    OTHER_COLOR,
     PALETTE,
     Box,
     Chart,
@@ -212,10 +214,16 @@ def test_inline_and_save(tmp_path: Path) -> None:
     assert parse(saved.read_text(encoding="utf-8")).tag == f"{SVG}svg"
 
 
-def test_series_colors_cycle() -> None:
-    names = [f"c{i}" for i in range(len(PALETTE) + 1)]
+def test_series_colors_never_repeat() -> None:
+    # issue 18: with 80 groups the palette used to cycle, so colours repeated in a chart
+    names = [f"c{i}" for i in range(120)]
     colors = series_colors(names)
-    assert colors["c0"] == colors[f"c{len(PALETTE)}"] == PALETTE[0]
+    assert [colors[f"c{i}"] for i in range(len(PALETTE))] == list(PALETTE)
+    assert len(set(colors.values())) == len(names)
+    assert not set(colors.values()) & {ALL_COLOR, OTHER_COLOR}
+    for color in colors.values():  # readable on white: not too light
+        r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+        assert 0.2126 * r + 0.7152 * g + 0.0722 * b < 215, color
 
 
 labels = st.text(min_size=1, max_size=30)

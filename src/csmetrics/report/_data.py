@@ -19,8 +19,8 @@ import polars as pl
 
 from csmetrics.cases import OnInvalid
 from csmetrics.compute import Period, compute, journey_metrics
-from csmetrics.journeys import channel_switch_matrix
 from csmetrics.exceptions import CsMetricsError
+from csmetrics.journeys import channel_switch_matrix
 from csmetrics.log import EventLog
 from csmetrics.metrics import registry
 from csmetrics.metrics.registry import Metric
@@ -31,8 +31,10 @@ __all__ = [
     "GROUP",
     "HEADLINE_METRICS",
     "JOURNEY_METRICS",
+    "OTHER_LABEL",
     "QUANTILES",
     "TIMELINE_METRICS",
+    "TOP_GROUPS",
     "TREND_PERIOD",
     "ReportData",
     "Section",
@@ -44,6 +46,12 @@ GROUP: Final = "_group"
 
 ALL_LABEL: Final = "(all)"
 """Label of the row over every group."""
+
+OTHER_LABEL: Final = "(other)"
+"""Label of the groups beyond the :data:`TOP_GROUPS` largest, taken together, in charts."""
+
+TOP_GROUPS: Final = 9
+"""Charts show the groups with the most cases, this many, and the rest as one ``(other)``."""
 
 HEADLINE_METRICS: Final[tuple[str, ...]] = (
     "volume",
@@ -114,16 +122,71 @@ class ReportData:
     sla_section: Section
     metrics: tuple[Metric, ...]
     seconds: float
+    order: tuple[str, ...] = ()
+    """Every group with at least one case in a metric, most cases first (then by name, in
+    any case); empty groups are left out."""
+    hidden: tuple[str, ...] = ()
+    """The groups left out because no case of theirs is in any metric population."""
+    chart_headline: pl.DataFrame | None = None
+    """The headline per chart group: the :data:`TOP_GROUPS` largest and ``(other)``."""
+    chart_timeline: pl.DataFrame | None = None
+    """Volume and backlog per period and chart group."""
 
     @property
     def groups(self) -> list[str]:
-        """The group labels of the headline table, in order, without the overall row."""
+        """The group labels of the headline table, most cases first, without empty groups."""
+        if self.order:
+            return list(self.order)
         return [g for g in self.headline[GROUP].unique(maintain_order=True) if g != ALL_LABEL]
+
+    @property
+    def chart_groups(self) -> list[str]:
+        """The groups the charts show: the largest :data:`TOP_GROUPS`, then ``(other)``."""
+        top = self.groups[:TOP_GROUPS]
+        return [*top, OTHER_LABEL] if len(self.groups) > TOP_GROUPS else top
 
 
 def _labelled(frame: pl.LazyFrame, by: str | None) -> pl.LazyFrame:
     label = pl.col(by).cast(pl.String).fill_null("—") if by else pl.lit(ALL_LABEL)
     return frame.with_columns(label.alias(GROUP))
+
+
+def group_order(headline: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """The groups by volume (most cases first, ties by name in any case) and the empty ones.
+
+    A group is empty when no case of it is in any metric's population (``n`` is 0
+    everywhere: every case merged, say).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> tidy = pl.DataFrame({"_group": ["b", "B", "a", "z", "z"],
+    ...     "metric": ["volume", "volume", "volume", "volume", "backlog"],
+    ...     "value": [5.0, 7.0, 5.0, 0.0, 0.0], "n": [5, 7, 5, 0, 0]})
+    >>> group_order(tidy)
+    (['B', 'a', 'b'], ['z'])
+    """
+    rows = headline.filter(pl.col(GROUP) != ALL_LABEL)
+    sizes = rows.group_by(GROUP).agg(
+        pl.col("value").filter(pl.col("metric") == "volume").sum().fill_null(0).alias("volume"),
+        pl.col("n").fill_null(0).max().alias("n"),
+    )
+    empty = sorted(sizes.filter(pl.col("n") == 0)[GROUP].to_list(), key=lambda g: (g.lower(), g))
+    kept = sizes.filter(pl.col("n") > 0).with_columns(pl.col(GROUP).str.to_lowercase().alias("_k"))
+    ordered = kept.sort(["volume", "_k", GROUP], descending=[True, False, False])
+    return ordered[GROUP].to_list(), empty
+
+
+def _relabelled(log: EventLog, by: str, top: Sequence[str]) -> EventLog | None:
+    """The log with every ``by`` value outside ``top`` written as ``(other)``; ``None`` when
+    ``by`` is not an event column (a column the case table derives)."""
+    if by not in log.frame.collect_schema().names():
+        return None
+    value = pl.col(by).cast(pl.String)
+    frame = log.frame.with_columns(
+        pl.when(value.is_in(list(top))).then(value).otherwise(pl.lit(OTHER_LABEL)).alias(by)
+    )
+    return EventLog(frame, log.rejected, log.source)
 
 
 def _observed(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
@@ -259,6 +322,13 @@ def gather(
         sla_section = _optional(
             lambda: _sla(checked, policy, sla, calendar, by), "SLA attainment (csmetrics.sla)"
         )
+    ranked, hidden = group_order(headline_df) if by else ([], [])
+    chart_headline: pl.DataFrame | None = headline_df
+    chart_timeline = timeline_df
+    if by and len(ranked) > TOP_GROUPS:
+        chart_headline, chart_timeline = _top_and_other(
+            checked, by, ranked[:TOP_GROUPS], policy, period
+        )
     used = [*HEADLINE_METRICS, *(JOURNEY_METRICS if journey_section.available else ())]
     metrics = tuple(_metric(name) for name in used)
     return ReportData(
@@ -283,7 +353,42 @@ def gather(
         sla_section=sla_section,
         metrics=tuple(m for m in metrics if m is not None),
         seconds=time.perf_counter() - started,
+        order=tuple(ranked),
+        hidden=tuple(hidden),
+        chart_headline=chart_headline,
+        chart_timeline=chart_timeline,
     )
+
+
+def _top_and_other(
+    log: EventLog, by: str, top: Sequence[str], policy: Policy, period: Period | None
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """Headline and timeline of the top groups and ``(other)``, the rest taken together.
+
+    The quantiles of ``(other)`` are those of its cases pooled (computed again on the log with
+    the small groups relabelled), not an average of the groups' quantiles.
+    """
+    relabelled = _relabelled(log, by, top)
+    if relabelled is None:
+        return None, None
+    plans = [
+        _labelled(
+            compute(relabelled, HEADLINE_METRICS, by=[by], policy=policy, quantiles=QUANTILES), by
+        )
+    ]
+    if period is not None:
+        plans.append(
+            _labelled(
+                compute(relabelled, TIMELINE_METRICS, by=[by], period=period, policy=policy), by
+            )
+        )
+    try:
+        frames = pl.collect_all(plans)
+    except pl.exceptions.PolarsError as exc:
+        raise CsMetricsError(
+            f"the report on {log.source} could not be computed: {_first_line(exc)}"
+        ) from exc
+    return frames[0], (frames[1] if period is not None else None)
 
 
 def _metric(name: str) -> Metric | None:

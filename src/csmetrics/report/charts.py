@@ -12,6 +12,7 @@ tooltip (``<title>``).
 
 from __future__ import annotations
 
+import colorsys
 import datetime as dt
 import html
 import math
@@ -25,6 +26,8 @@ import attrs
 from csmetrics.report.text import format_value
 
 __all__ = [
+    "ALL_COLOR",
+    "OTHER_COLOR",
     "PALETTE",
     "Box",
     "Chart",
@@ -48,6 +51,14 @@ PALETTE: Final[tuple[str, ...]] = (
     "#bab0ac",
 )
 """Tableau 10: distinct hues that stay apart for the common colour-vision deficiencies."""
+
+ALL_COLOR: Final = "#616e7c"
+"""The colour of ``(all)``, the row over every group."""
+
+OTHER_COLOR: Final = "#a3acb9"
+"""The colour of ``(other)``, the groups beyond the largest ones taken together."""
+
+RESERVED: Final = frozenset({ALL_COLOR, OTHER_COLOR})
 
 FONT: Final = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _SVG_NS: Final = "http://www.w3.org/2000/svg"
@@ -124,15 +135,42 @@ class Box:
     note: str = ""
 
 
+def _extra_color(i: int) -> str:
+    """The ``i``-th colour after :data:`PALETTE`: hues a golden angle apart, two lightnesses."""
+    hue = (i * 137.508 + 15.0) % 360.0
+    light = 0.42 if i % 2 else 0.58
+    r, g, b = colorsys.hls_to_rgb(hue / 360.0, light, 0.55)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
 def series_colors(names: Sequence[str]) -> dict[str, str]:
-    """A colour per name, in order, cycling through :data:`PALETTE`.
+    """A distinct colour per name, in order: :data:`PALETTE` first, then generated hues.
+
+    No two names get the same colour, however many there are (a chart of 80 groups has 80
+    colours), and none is the grey of ``(all)`` or ``(other)``.
 
     Examples
     --------
     >>> series_colors(["email", "chat"])
     {'email': '#4e79a7', 'chat': '#f28e2b'}
+    >>> len(set(series_colors([str(i) for i in range(80)]).values()))
+    80
     """
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    colors: dict[str, str] = {}
+    used = set(RESERVED)
+    extra = 0
+    for i, name in enumerate(dict.fromkeys(names)):
+        if i < len(PALETTE):
+            color = PALETTE[i]
+        else:
+            color = _extra_color(extra)
+            while color in used:
+                extra += 1
+                color = _extra_color(extra)
+            extra += 1
+        used.add(color)
+        colors[name] = color
+    return colors
 
 
 _CONTROL: Final = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF])
@@ -378,17 +416,20 @@ def box_chart(
             f"p90 {format_value(b.p90, unit)}" + (f" ({b.note})" if b.note else "")
         )
         body.append(f"<g><title>{_e(tip)}</title>")
-        if _finite(b.p10) and _finite(b.p90):
-            x1, x2 = (left + plot_w * scale(v) for v in (b.p10, b.p90) if v is not None)
+        inner = [v for v in (b.p25, b.p50, b.p75) if v is not None and _finite(v)]
+        for end, near in ((b.p10, min(inner, default=None)), (b.p90, max(inner, default=None))):
+            if end is None or not _finite(end):
+                continue  # a whisker to p10 or p90 whenever that quantile was computed
+            x_end = left + plot_w * scale(end)
+            x_near = left + plot_w * scale(near) if near is not None else x_end
             body.append(
-                f'<line x1="{_n(x1)}" y1="{_n(mid)}" x2="{_n(x2)}" y2="{_n(mid)}" '
+                f'<line class="whisker" x1="{_n(x_near)}" y1="{_n(mid)}" x2="{_n(x_end)}" '
+                f'y2="{_n(mid)}" stroke="{color}" stroke-width="2"/>'
+            )
+            body.append(
+                f'<line x1="{_n(x_end)}" y1="{y + 3}" x2="{_n(x_end)}" y2="{y + box_h - 3}" '
                 f'stroke="{color}" stroke-width="2"/>'
             )
-            for x in (x1, x2):
-                body.append(
-                    f'<line x1="{_n(x)}" y1="{y + 3}" x2="{_n(x)}" y2="{y + box_h - 3}" '
-                    f'stroke="{color}" stroke-width="2"/>'
-                )
         if _finite(b.p25) and _finite(b.p75):
             x1, x2 = (left + plot_w * scale(v) for v in (b.p25, b.p75) if v is not None)
             body.append(
@@ -420,13 +461,18 @@ def line_chart(
     unit: str,
     colors: Mapping[str, str] | None = None,
     highlight: Mapping[str, Sequence[bool]] | None = None,
+    dashed: Sequence[str] = (),
+    labels: Sequence[str] | None = None,
     width: int = 640,
     height: int = 260,
 ) -> Chart:
     """Lines over time, one per series, with a legend on the right.
 
     ``x`` holds the period starts (shared by every series, sorted); a ``None`` value breaks
-    the line. ``highlight`` marks points (e.g. spikes) of a series with a red ring.
+    the line. ``highlight`` marks points (e.g. spikes) of a series with a red ring; the
+    series named in ``dashed`` are drawn dashed (a p90 beside its median). ``labels`` are
+    the texts under the axis (default the dates). The chart grows to fit its legend, so
+    every series is named.
 
     Examples
     --------
@@ -442,6 +488,7 @@ def line_chart(
     if not x or not series:
         return _empty(title, width)
     colors = dict(colors) if colors else series_colors(list(series))
+    height = max(height, 36 + 18 * len(series) + 16)
     legend_w = 24 + _CHAR * min(_LABEL_CHARS, max(len(s) for s in series))
     top_pad, bottom = 36, 40
     left = 16 + _CHAR * 8
@@ -469,7 +516,7 @@ def line_chart(
                 _text(
                     x_at(i),
                     top_pad + plot_h + 16,
-                    _date_label(when),
+                    labels[i] if labels is not None else _date_label(when),
                     anchor="middle",
                     size=10,
                     fill=_MUTED,
@@ -487,21 +534,31 @@ def line_chart(
             if not run:
                 continue
             points = " ".join(f"{_n(px)},{_n(py)}" for px, py, _, _ in run)
+            dash = ' stroke-dasharray="5 3"' if name in dashed else ""
             body.append(
-                f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2">'
-                f"<title>{_e(name)}</title></polyline>"
+                f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"'
+                f"{dash}><title>{_e(name)}</title></polyline>"
             )
             for px, py, value, i in run:
                 marked = bool(highlight and i < len(highlight.get(name, ())) and highlight[name][i])
                 ring = f' r="5" stroke="{_ALERT}" stroke-width="2"' if marked else ' r="2.5"'
-                stamp = _date_label(x[i])
+                stamp = labels[i] if labels is not None else _date_label(x[i])
                 body.append(
                     f'<circle cx="{_n(px)}" cy="{_n(py)}"{ring} fill="{color}">'
                     f"<title>{_e(f'{name}, {stamp}: {format_value(value, unit)}')}</title></circle>"
                 )
         ly = top_pad + 4 + 18 * k
         lx = left + plot_w + 16
-        body.append(f'<rect x="{_n(lx)}" y="{_n(ly)}" width="12" height="3" fill="{color}"/>')
+        if name in dashed:
+            body.append(
+                f'<line x1="{_n(lx)}" y1="{_n(ly + 1.5)}" x2="{_n(lx + 12)}" y2="{_n(ly + 1.5)}" '
+                f'stroke="{color}" stroke-width="3" stroke-dasharray="4 2"/>'
+            )
+        else:
+            body.append(
+                f'<rect class="legend" x="{_n(lx)}" y="{_n(ly)}" width="12" height="3" '
+                f'fill="{color}"/>'
+            )
         body.append(_text(lx + 16, ly + 5, _short(name), size=11, full=name))
     return _svg(width, height, title, body, f"{len(series)} series over {len(x)} periods")
 

@@ -16,8 +16,19 @@ from typing import Any, Final
 
 import polars as pl
 
-from csmetrics.report._data import ALL_LABEL, GROUP, TREND_PERIOD, ReportData, Section
+from csmetrics._periods import period_label
+from csmetrics.report._data import (
+    ALL_LABEL,
+    GROUP,
+    OTHER_LABEL,
+    TOP_GROUPS,
+    TREND_PERIOD,
+    ReportData,
+    Section,
+)
 from csmetrics.report.charts import (
+    ALL_COLOR,
+    OTHER_COLOR,
     PALETTE,
     Box,
     Chart,
@@ -32,7 +43,7 @@ from csmetrics.schema import PUBLIC_KINDS
 
 __all__ = ["CSS", "render_report", "summary_table"]
 
-_ALL_COLOR: Final = "#616e7c"
+_ALL_COLOR: Final = ALL_COLOR
 _PUBLIC_COLOR: Final = "#e15759"
 _PRIVATE_COLOR: Final = "#4e79a7"
 _MAX_TOPICS: Final = 8
@@ -62,6 +73,8 @@ CSS: Final = """
 .csm-report th, .csm-report td, .csm-summary th, .csm-summary td { padding: 4px 10px;
   border-bottom: 1px solid #e4e7eb; text-align: right; vertical-align: top; }
 .csm-report th, .csm-summary th { background: #f5f7fa; font-weight: 600; }
+.csm-report td.csm-text { white-space: nowrap; }
+.csm-report details > summary { cursor: pointer; color: #2f5d8a; margin: 4px 0; }
 .csm-report td.csm-text, .csm-report th.csm-text, .csm-summary td.csm-text,
 .csm-summary th.csm-text { text-align: left; }
 .csm-report tr.csm-all td, .csm-summary tr.csm-all td { font-weight: 600;
@@ -174,17 +187,87 @@ def _figure_cell(row: Mapping[str, Any] | None, column: str = "value") -> str:
 
 
 def _colors(data: ReportData) -> dict[str, str]:
-    colors = series_colors(data.groups)
+    """One distinct colour per chart group; grey for ``(all)`` and ``(other)``."""
+    colors = series_colors([g for g in data.chart_groups if g != OTHER_LABEL])
     colors[ALL_LABEL] = _ALL_COLOR
+    colors[OTHER_LABEL] = OTHER_COLOR
     return colors
 
 
-def _headline(data: ReportData) -> str:
-    groups = _rows_by_group(data.headline)
+def _chart_rows(data: ReportData) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{group: {metric: row}}`` of the chart groups (the largest and ``(other)``)."""
+    frame = data.chart_headline if data.chart_headline is not None else data.headline
+    return _rows_by_group(frame)
+
+
+def _chart_note(data: ReportData) -> str:
+    """Which groups the charts show, when they do not show all."""
+    parts = []
+    if len(data.groups) > TOP_GROUPS:
+        parts.append(
+            f"Charts show the {TOP_GROUPS} {_e(data.by or 'group')} values with the most cases "
+            f"of {len(data.groups)}; the other {len(data.groups) - TOP_GROUPS} are taken "
+            f"together as {OTHER_LABEL} (their cases pooled)."
+        )
+    if data.hidden:
+        shown = ", ".join(data.hidden[:5]) + (" …" if len(data.hidden) > 5 else "")
+        parts.append(
+            f"{len(data.hidden)} {_e(data.by or 'group')} value(s) with no case in any metric "
+            f"are not shown ({_e(shown)})."
+        )
+    return f'<p class="csm-note">{" ".join(parts)}</p>' if parts else ""
+
+
+def _deltas(data: ReportData) -> tuple[str, str, dict[str, dict[str, tuple[float, float]]]]:
+    """The last two periods and, per group and for ``(all)``, (last, previous) volume and
+    backlog; empty when there are fewer than two periods."""
+    frame = data.timeline
+    if frame is None or data.period is None or frame.is_empty():
+        return "", "", {}
+    starts = sorted(frame["period_start"].drop_nulls().unique().to_list())
+    if len(starts) < 2:
+        return "", "", {}
+    last, prev = starts[-1], starts[-2]
+    recent = frame.filter(pl.col("period_start").is_in([last, prev]))
+    totals = recent.group_by("metric", "period_start").agg(pl.col("value").sum())
+    top = data.chart_groups[:TOP_GROUPS]
+    rest = recent.filter(~pl.col(GROUP).is_in(top)).group_by("metric", "period_start")
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, part in (
+        *((g, recent.filter(pl.col(GROUP) == g)) for g in data.groups),
+        (OTHER_LABEL, rest.agg(pl.col("value").sum())),
+        (ALL_LABEL, totals),
+    ):
+        values = {(m, p): v for m, p, v in part.select("metric", "period_start", "value").rows()}
+        out[name] = {
+            m: (float(values.get((m, last)) or 0.0), float(values.get((m, prev)) or 0.0))
+            for m in ("volume", "backlog")
+        }
+    return period_label(last, data.period), period_label(prev, data.period), out
+
+
+def _change(now: float, before: float, *, percent: bool) -> str:
+    """``+12%`` / ``-3`` / ``new``: the change of a figure from the previous period."""
+    if percent:
+        if before == 0:
+            return "—" if now == 0 else "new"
+        change = (now - before) / before * 100
+        return f"{change:+.0f}%"
+    return f"{now - before:+,.0f}"
+
+
+def _headline_table(
+    data: ReportData,
+    groups: Mapping[str, Mapping[str, Any]],
+    names: Sequence[str],
+    deltas: Mapping[str, Mapping[str, tuple[float, float]]],
+    last: str,
+    prev: str,
+) -> str:
+    """The headline table of the groups ``names`` (and ``(all)``)."""
     overall = _rows_by_group(data.overall).get(ALL_LABEL, {})
-    label = data.by or "group"
     headers = [
-        label,
+        data.by or "group",
         "cases",
         "open at as_of",
         "response rate",
@@ -198,9 +281,11 @@ def _headline(data: ReportData) -> str:
     sla_rows = _sla_by_group(data)
     if sla_rows is not None:
         headers.append("SLA attainment")
+    if deltas:
+        headers += [f"cases {last}", f"vs {prev}", f"open end {last}", f"vs {prev} "]
     rows: list[list[str]] = []
     classes: list[str] = []
-    entries = [(g, groups[g]) for g in data.groups if g in groups]
+    entries = [(g, groups[g]) for g in names if g in groups]
     entries.append((ALL_LABEL, overall))
     for name, metrics in entries:
         frt = metrics.get("first_response_time")
@@ -219,20 +304,53 @@ def _headline(data: ReportData) -> str:
         ]
         if sla_rows is not None:
             row.append(_e(sla_rows.get(name, "—")))
+        if deltas:
+            volume = deltas.get(name, {}).get("volume", (0.0, 0.0))
+            backlog = deltas.get(name, {}).get("backlog", (0.0, 0.0))
+            row += [
+                _e(f"{volume[0]:,.0f}"),
+                _e(_change(*volume, percent=True)),
+                _e(f"{backlog[0]:,.0f}"),
+                _e(_change(*backlog, percent=False)),
+            ]
         rows.append(row)
         classes.append("csm-all" if name == ALL_LABEL else "")
-    table = _table(headers, rows, row_classes=classes, raw=True)
+    return _table(headers, rows, row_classes=classes, raw=True)
+
+
+def _headline(data: ReportData) -> str:
+    last, prev, deltas = _deltas(data)
+    if len(data.groups) > TOP_GROUPS:
+        table = _headline_table(data, _chart_rows(data), data.chart_groups, deltas, last, prev)
+        table += (
+            f"<details><summary>All {len(data.groups)} {_e(data.by or 'group')} values, most "
+            "cases first</summary>"
+            + _headline_table(data, _rows_by_group(data.headline), data.groups, deltas, last, prev)
+            + "</details>"
+        )
+    else:
+        table = _headline_table(
+            data, _rows_by_group(data.headline), data.groups, deltas, last, prev
+        )
+    delta_note = (
+        f" The last columns compare the last {_e(data.period)} ({_e(last)}, which may be "
+        f"partial: it ends at as_of) with the one before ({_e(prev)}): cases created, as a "
+        "change in percent, and cases open at the end of the period, as a change in cases."
+        if deltas
+        else ""
+    )
     return (
         '<section id="headline"><h2>Headline figures'
         + (f" by {_e(data.by)}" if data.by else "")
         + "</h2>"
         + table
+        + _chart_note(data)
         + '<p class="csm-note">Durations are in calendar time: the median and the 90th '
         "percentile (linear interpolation) of the cases that have a value at as_of; cases "
         "still waiting are counted as open (hover a figure for its population <i>n</i> and "
         "open count). Resolution is the first resolution (creation → first solved or closed). "
         "Rates are shares of each metric's population; the definitions are at the "
-        '<a href="#definitions">end of the page</a>.</p></section>'
+        '<a href="#definitions">end of the page</a>.' + delta_note + "</p></section>"
     )
 
 
@@ -258,10 +376,10 @@ def _sla_by_group(data: ReportData) -> dict[str, str] | None:
 
 
 def _boxes(data: ReportData, metric: str) -> tuple[list[Box], list[str]]:
-    groups = _rows_by_group(data.headline)
+    groups = _chart_rows(data)
     overall = _rows_by_group(data.overall).get(ALL_LABEL, {})
     colors = _colors(data)
-    entries = [(g, groups.get(g, {})) for g in data.groups]
+    entries = [(g, groups.get(g, {})) for g in data.chart_groups]
     if data.by:
         entries.insert(0, (ALL_LABEL, overall))
     else:
@@ -310,8 +428,9 @@ def _timeline(data: ReportData) -> str:
     head = '<section id="over-time"><h2>Volume and backlog over time</h2>'
     if data.timeline is None or data.timeline.is_empty():
         return head + _missing("not shown: no period was asked for (period=None)") + "</section>"
-    frame = data.timeline
+    frame = data.chart_timeline if data.chart_timeline is not None else data.timeline
     starts = sorted(frame["period_start"].drop_nulls().unique().to_list())
+    labels = [period_label(s, data.period) for s in starts] if data.period else None
     colors = _colors(data)
     charts = []
     for metric, title in (
@@ -320,12 +439,16 @@ def _timeline(data: ReportData) -> str:
     ):
         part = frame.filter(pl.col("metric") == metric)
         series: dict[str, list[float | None]] = {}
-        for name in data.groups or [ALL_LABEL]:
+        for name in data.chart_groups or [ALL_LABEL]:
             values = dict(
                 part.filter(pl.col(GROUP) == name).select("period_start", "value").iter_rows()
             )
             series[name] = [values.get(s) for s in starts]
-        charts.append(_figure(line_chart(starts, series, title=title, unit="count", colors=colors)))
+        charts.append(
+            _figure(
+                line_chart(starts, series, title=title, unit="count", colors=colors, labels=labels)
+            )
+        )
     zone = data.policy.timezone
     return (
         head
@@ -420,14 +543,16 @@ def _comp(data: ReportData) -> str:
     groups = _rows_by_group(data.headline)
     names = data.groups if data.by else [ALL_LABEL]
     source = groups if data.by else _rows_by_group(data.overall)
-    rates = [source.get(g, {}).get("comp_rate") for g in names]
+    shown = data.chart_groups if data.by else [ALL_LABEL]
+    chart_source = _chart_rows(data) if data.by else source
+    rates = [chart_source.get(g, {}).get("comp_rate") for g in shown]
     legend = None
     colors = None
     if data.by == "channel":
-        colors = [_PUBLIC_COLOR if _is_public(g, data) else _PRIVATE_COLOR for g in names]
+        colors = [_PUBLIC_COLOR if _is_public(g, data) else _PRIVATE_COLOR for g in shown]
         legend = {"public channel": _PUBLIC_COLOR, "private channel": _PRIVATE_COLOR}
     chart = bar_chart(
-        names,
+        shown,
         [r["value"] if r else None for r in rates],
         title="Comp rate: share of cases granted compensation",
         unit="ratio",
@@ -551,6 +676,13 @@ def _when(value: dt.datetime | None) -> str:
     return value.isoformat() if isinstance(value, dt.datetime) else "—"
 
 
+def _short_when(value: dt.datetime | None) -> str:
+    """``2024-01-28 23:57 UTC``: an instant for a header (the definitions keep it whole)."""
+    if not isinstance(value, dt.datetime):
+        return "—"
+    return f"{value:%Y-%m-%d %H:%M} {value.tzname() or ''}".strip()
+
+
 def _describe_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "(none)"
@@ -657,7 +789,7 @@ def render_report(data: ReportData, *, fragment: bool = False) -> str:
     """The report as HTML: a whole document, or a ``<div>`` fragment for notebooks."""
     meta = (
         f"{data.source} · {data.n_events:,} events · {data.n_cases:,} cases · "
-        f"as_of {_when(data.as_of)} · preset {data.policy.name}"
+        f"as_of {_short_when(data.as_of)} · preset {data.policy.name}"
     )
     nav = "<nav>" + "".join(f'<a href="#{key}">{_e(text)}</a>' for key, text in _NAV) + "</nav>"
     body = "".join(
