@@ -27,6 +27,7 @@ from typing import Any, Final, Literal, cast
 import attrs
 import polars as pl
 
+from csmetrics._capabilities import Capabilities
 from csmetrics.exceptions import AdapterError, CsMetricsError
 from csmetrics.log import EventLog, IdDtype
 
@@ -90,6 +91,9 @@ class FunctionAdapter:
         One line saying which sources the adapter reads.
     func
         ``func(source, *, tz, **options) -> EventLog``.
+    capabilities
+        What the source can produce with the default options (see
+        :class:`~csmetrics._capabilities.Capabilities`); ``None``: anything.
 
     Examples
     --------
@@ -105,6 +109,7 @@ class FunctionAdapter:
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     description: str = attrs.field(validator=attrs.validators.instance_of(str))
     func: Callable[..., EventLog] = attrs.field(validator=attrs.validators.is_callable())
+    capabilities: Capabilities | None = attrs.field(default=None, repr=False)
 
     def __call__(self, source: object, *, tz: str | None = None, **options: Any) -> EventLog:
         """Read ``source`` into an :class:`~csmetrics.EventLog`."""
