@@ -100,6 +100,13 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
         choices=("parquet", "csv", "ipc", "ndjson", "json"),
         help="input format when the suffix does not tell",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="adapter option (repeat), value as TOML: --option missing_caller=unknown",
+    )
 
 
 def _add_engine(parser: argparse.ArgumentParser) -> None:
@@ -217,7 +224,14 @@ def _calendar(args: argparse.Namespace) -> csm.BusinessCalendar | None:
 
 
 def _read(args: argparse.Namespace) -> csm.EventLog:
-    return csm.scan_events(args.events, adapter=args.adapter, tz=args.tz, format=args.format_in)
+    from csmetrics.adapters._base import parse_options
+
+    options = parse_options(args.option)
+    if options and args.adapter == "canonical":
+        raise PolicyError("--option passes adapter options: name the adapter with --adapter")
+    return csm.scan_events(
+        args.events, adapter=args.adapter, tz=args.tz, format=args.format_in, options=options
+    )
 
 
 def _write(frame: pl.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:

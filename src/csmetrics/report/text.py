@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from csmetrics._capabilities import NOT_MEASURABLE, display_value
+
 __all__ = ["format_value", "headline_table", "render_table"]
 
 
@@ -47,11 +49,15 @@ def headline_table(tidy: pl.DataFrame, column: str | None = None) -> pl.DataFram
     ``n`` is shown beside each value when a column is given, so every figure carries the
     number of cases behind it.
     """
+    why = [NOT_MEASURABLE] if NOT_MEASURABLE in tidy.columns else []
     formatted = tidy.with_columns(
-        pl.struct("value", "unit", "n")
+        pl.struct("value", "unit", "n", *why)
         .map_batches(
             lambda s: pl.Series(
-                [f"{format_value(r['value'], r['unit'])} (n={r['n']})" for r in s.to_list()],
+                [
+                    f"{display_value(r, format_value(r['value'], r['unit']))} (n={r['n']})"
+                    for r in s.to_list()
+                ],
                 dtype=pl.String,
             ),
             return_dtype=pl.String,
