@@ -297,7 +297,9 @@ class EventLog:
             self.validate("raise")
         else:
             self.validate("split")
-        return EventLog(self.frame, self.rejected, self.source, None, capabilities=self.capabilities)
+        return EventLog(
+            self.frame, self.rejected, self.source, None, capabilities=self.capabilities
+        )
 
     def collect(self) -> pl.DataFrame:
         """The valid events as a DataFrame."""

@@ -124,7 +124,8 @@ def test_mark_unmeasurable_blanks_figures_and_says_why() -> None:
     )
     out = mark_unmeasurable(tidy, {"response_rate": "not measurable: no replies"}).collect()
     measured = out.filter(pl.col("metric") == "volume").row(0, named=True)
-    assert measured["value"] == 10.0 and measured["p99_9"] == 3.0
+    assert measured["value"] == 10.0
+    assert measured["p99_9"] == 3.0
     assert measured[NOT_MEASURABLE] is None
     blank = out.filter(pl.col("metric") == "response_rate")
     for column in ("value", "mean", "p50", "p99_9", "numerator", "denominator"):
@@ -142,9 +143,7 @@ def test_mark_unmeasurable_blanks_figures_and_says_why() -> None:
 
 def test_display_value() -> None:
     assert display_value({"value": 0.25}, "25.0 %") == "25.0 %"
-    assert display_value({NOT_MEASURABLE: "not measurable: x"}, "0.0%") == (
-        "— (not measurable: x)"
-    )
+    assert display_value({NOT_MEASURABLE: "not measurable: x"}, "0.0%") == ("— (not measurable: x)")
 
 
 def test_not_measurable_reasons_on_the_servicenow_capabilities() -> None:
@@ -182,7 +181,8 @@ def test_each_builtin_adapter_declares_its_capabilities(name: str) -> None:
 def test_the_log_carries_them_through_checked() -> None:
     with pytest.warns(csm.exceptions.AdapterWarning):  # 1 of its 5 threads is a brand's
         log = csm.scan_events(TWCS_SMALL, adapter="twitter")
-    assert log.capabilities is not None and log.capabilities.source == "Twitter threads"
+    assert log.capabilities is not None
+    assert log.capabilities.source == "Twitter threads"
     assert log.checked("quarantine").capabilities == log.capabilities
     assert csm.testing.log_from_rows([("09:00", "case_created", "customer")]).capabilities is None
 
@@ -228,7 +228,9 @@ def test_cli_option_reaches_the_adapter(
     assert "null_key" in capsys.readouterr().err
     # ... unless --option gives such incidents a customer: 3,702 incidents, README figure
     out = tmp_path / "r.csv"
-    assert main([*base, "--option", "missing_caller=unknown", "--format", "csv", "-o", str(out)]) == 0
+    assert (
+        main([*base, "--option", "missing_caller=unknown", "--format", "csv", "-o", str(out)]) == 0
+    )
     assert pl.read_csv(out).filter(pl.col("metric") == "volume")["value"].item() == 3_702
     # Europe/Rome needs the nonexistent-time choice, passed the same way
     assert main([*start, "--tz", "Europe/Rome", "--metric", "volume"]) == 1
@@ -242,9 +244,12 @@ def test_cli_option_reaches_the_adapter(
 
 # ---------------------------------------------------------------------------- reports
 
-_HOOKED = NOT_MEASURABLE in csm.compute(
-    csm.testing.log_from_rows([("09:00", "case_created", "customer")]), "volume"
-).collect_schema().names()
+_HOOKED = (
+    NOT_MEASURABLE
+    in csm.compute(csm.testing.log_from_rows([("09:00", "case_created", "customer")]), "volume")
+    .collect_schema()
+    .names()
+)
 needs_compute_hook = pytest.mark.skipif(
     not _HOOKED,
     reason="needs compute() to call csmetrics._capabilities.mark_unmeasurable (issue 16, the "

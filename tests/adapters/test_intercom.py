@@ -379,5 +379,6 @@ def test_teammates_who_replied_are_agent_ids(tmp_path: Path) -> None:
 def test_intercom_capabilities() -> None:
     log = csm.scan_events(CONVERSATIONS, adapter="intercom")
     assert log.capabilities is not None
-    assert log.capabilities.can("message:agent") and log.capabilities.can("field:agent_id")
+    assert log.capabilities.can("message:agent")
+    assert log.capabilities.can("field:agent_id")
     assert not log.capabilities.can("comp_granted")

@@ -299,8 +299,10 @@ def test_real_log_in_rome_names_the_nonexistent_local_time(real_data: Path) -> N
     assert "row 15423, field 'closed_at'" in message  # line 15424 of the file
     assert "the local time 2016-03-27 02:59 does not exist in Europe/Rome" in message
     assert "'27/3/2016 02:59'; 12 value(s)" in message  # 11 rows' closed_at + 1 sys_updated_at
-    assert "nonexistent='shift_forward'" in message and "'null'" in message
-    assert "bad_type" not in message and "ISO 8601" not in message
+    assert "nonexistent='shift_forward'" in message
+    assert "'null'" in message
+    assert "bad_type" not in message
+    assert "ISO 8601" not in message
 
     log = adapter(path, tz="Europe/Rome", missing_caller="unknown", nonexistent="shift_forward")
     assert log.rejected is not None
@@ -349,7 +351,8 @@ def test_nonexistent_null_rejects_the_event_and_blanks_the_source_time(tmp_path:
     path.write_text("\n".join([*lines, ",".join(row[h] for h in header)]) + "\n")
     added = adapter(path, tz="Europe/Rome", nonexistent="null").frame.collect()
     last = added.filter(pl.col("sys_mod_count") == 99)
-    assert last.height > 0 and last["resolved_at"].null_count() == last.height
+    assert last.height > 0
+    assert last["resolved_at"].null_count() == last.height
     with pytest.raises(AdapterError, match="nonexistent must be one of"):
         adapter(path, tz="Europe/Rome", nonexistent="skip")  # type: ignore[arg-type]
 

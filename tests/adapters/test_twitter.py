@@ -461,7 +461,8 @@ def test_brand_started_threads_are_warned() -> None:
     assert "agent_created='include'" in str(w[0].message)
     cases = csm.case_table(log.checked("quarantine")).collect()
     assert int(cases["agent_created"].sum()) == 1  # the figure the warning gives
-    assert log.capabilities is not None and not log.capabilities.can("comp_granted")
+    assert log.capabilities is not None
+    assert not log.capabilities.can("comp_granted")
 
 
 def test_few_brand_started_threads_are_silent(real_data: Path) -> None:

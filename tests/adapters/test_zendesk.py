@@ -519,7 +519,8 @@ def test_without_roles_the_unknown_author_is_counted_and_warned(tmp_path: Path) 
     # 9101 is the requester, 601 an assignee (only agents can be): known; 9102 is not
     with pytest.warns(AdapterWarning, match=r"1 user\(s\) \(9102\) wrote 1 of 8 events on 1 ") as w:
         log = read_zendesk(path)
-    assert "unknown_authors=" in str(w[0].message) and "include=users" in str(w[0].message)
+    assert "unknown_authors=" in str(w[0].message)
+    assert "include=users" in str(w[0].message)
     # the default counts Eli as an agent: 09:00 → her 09:30 comment = 30 minutes
     assert first_response_minutes(log) == 30.0
     # the options say how to count her, and silence the warning
@@ -558,5 +559,6 @@ def test_an_unknown_side_loaded_role_is_an_error(tmp_path: Path) -> None:
 def test_capabilities_are_declared() -> None:
     log = csm.scan_events(CC, adapter="zendesk")
     assert log.capabilities is not None
-    assert log.capabilities.can("message:agent") and log.capabilities.can("csat")
+    assert log.capabilities.can("message:agent")
+    assert log.capabilities.can("csat")
     assert not log.capabilities.can("comp_granted")

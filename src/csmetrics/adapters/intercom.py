@@ -137,10 +137,7 @@ CAPABILITIES: Final = Capabilities(
     event_types={"case_created", "message", "note", "assigned", "status_changed", "csat"},
     message_actors={"customer", "agent", "bot", "system"},
     fields={"is_public", "status", "agent_id", "team", "priority", "topic", "csat_score"},
-    notes={
-        "*": "conversations record messages, assignments, state changes and ratings, not "
-        "compensation, escalations, transfers or calls"
-    },
+    notes={"*": "conversations record messages, assignments, states and ratings only"},
 )
 """What the ``intercom`` adapter's source can produce."""
 

@@ -135,8 +135,7 @@ CAPABILITIES: Final = Capabilities(
     event_types={"case_created", "status_changed", "assigned", "transferred", "priority_changed"},
     fields={"status", "agent_id", "team", "priority", "topic"},
     notes={
-        "*": "an incident event log records updates of the incident (state, assignment, "
-        "priority), not the messages of a conversation, compensation or ratings"
+        "*": "it records updates of incidents (state, assignment, priority), not a conversation"
     },
 )
 """What the ``servicenow`` adapter's source can produce."""
@@ -167,7 +166,8 @@ def _gap_edges(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime
     """
     offset_before = naive.replace(tzinfo=zone, fold=0).utcoffset()
     offset_after = naive.replace(tzinfo=zone, fold=1).utcoffset()
-    assert offset_before is not None and offset_after is not None
+    assert offset_before is not None
+    assert offset_after is not None
     utc = naive.replace(tzinfo=dt.UTC)
     low, high = utc - max(offset_before, offset_after), utc - min(offset_before, offset_after)
     # the change lies in (low, high]: bisect it to the second (zone changes are whole seconds)

@@ -27,11 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
-
-import warnings
 
 import polars as pl
 
@@ -84,11 +83,10 @@ CAPABILITIES: Final = Capabilities(
     event_types={"case_created", "message"},
     message_actors={"customer", "agent"},
     fields={"is_public", "agent_id", "team"},
-    notes={
-        "*": "a thread holds only the tweets: no statuses, assignments, compensation or ratings"
-    },
+    notes={"*": "a thread holds only tweets"},
 )
 """What the ``twitter`` adapter's source can produce."""
+
 _MAX_JUMPS: Final = 64  # pointer jumping doubles the reach each round: 2**64 tweets deep
 _CLIENT_KEY: Final = re.compile(r"^client\d*$")
 

@@ -41,12 +41,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, cast
-
-import warnings
 
 import attrs
 import polars as pl
@@ -140,9 +139,8 @@ _XES_VALUE_TAGS: Final = frozenset({"string", "date", "int", "float", "boolean",
 _WARN_SHARE: Final = 0.05
 CaseOpening = Literal["first_event", "activity"]
 _NOTES: Final = {
-    "message": "a process log records the activities of the process, not the conversation "
-    "(pass response_activities= to count an activity as the agent's reply)",
-    "*": "a process log records only the activities its activity table maps",
+    "message": "pass response_activities= to count an activity as the agent's reply",
+    "*": "only the activities its activity table maps",
 }
 
 
@@ -436,8 +434,12 @@ def read_process_log(
     ...     "Resource": ["Value 1"] * 3, "Complete Timestamp": [
     ...     "2012/10/09 14:51:01.000", "2012/10/12 15:02:56.000", "2012/10/25 11:54:26.000"]})
     >>> log = read_process_log(rows, tz="Europe/Rome")
-    >>> log.frame.collect().select("event_type", "actor", "status").rows()
-    [('assigned', 'agent', None), ('status_changed', 'agent', 'solved'), ('status_changed', 'agent', 'closed'), ('case_created', 'customer', None)]
+    >>> for row in log.frame.collect().select("event_type", "actor", "status").rows():
+    ...     print(*row)
+    case_created customer None
+    assigned agent None
+    status_changed agent solved
+    status_changed agent closed
 
     The case has no ``Insert ticket``: it was opened when it was taken in charge.
     """
@@ -623,9 +625,7 @@ def _warn_agent_started(keyed: pl.LazyFrame, source: object) -> None:
     )
     counts = (
         keyed.group_by("__case")
-        .agg(
-            pl.coalesce(creator, pl.col("__actor").sort_by("__order").first()).alias("creator")
-        )
+        .agg(pl.coalesce(creator, pl.col("__actor").sort_by("__order").first()).alias("creator"))
         .select(pl.len().alias("n"), (pl.col("creator") == "agent").sum().alias("agent"))
         .collect()
     )
@@ -657,4 +657,3 @@ adapter: Final = FunctionAdapter(
     CAPABILITIES,
 )
 """The ``xes`` adapter object (see :func:`read_process_log`)."""
-

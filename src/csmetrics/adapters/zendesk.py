@@ -35,10 +35,10 @@ ticket's requester → ``customer``; a user the export shows as an assignee → 
 (only agents can be assigned). Anyone else -- a CC'd end user, a colleague of the requester
 -- has an *unknown role*: ``unknown_authors=`` says how to count them (``"agent"``,
 ``"customer"`` or ``"reject"``); by default they count as agents and an
-:class:`~csmetrics.exceptions.AdapterWarning` gives their number. The channel of a ticket is the ``via`` of the update that created it (``Web form`` →
-``web_form``, ``Mail`` → ``email``, ``Voice`` → ``phone`` …); Twitter direct messages are
-``twitter`` with ``is_public = false``. The customer is the requester. The subject is the
-``topic``.
+:class:`~csmetrics.exceptions.AdapterWarning` gives their number. The channel of a
+ticket is the ``via`` of the update that created it (``Web form`` → ``web_form``,
+``Mail`` → ``email``, ``Voice`` → ``phone`` …); Twitter direct messages are ``twitter``
+with ``is_public = false``. The customer is the requester. The subject is the ``topic``.
 
 Examples
 --------
@@ -52,7 +52,8 @@ Examples
 ...     {"id": 2, "ticket_id": 7, "updater_id": 200, "created_at": "2024-03-01T09:30:00Z",
 ...      "via": "Web form", "event_type": "Audit", "child_events": [
 ...         {"id": 21, "event_type": "Comment", "public": True, "author_id": 200},
-...         {"id": 22, "event_type": "Change", "status": "solved", "previous_value": "new"}]}]}
+...         {"id": 22, "event_type": "Change", "status": "solved", "previous_value": "new"}]}],
+...     "users": [{"id": 100, "role": "end-user"}, {"id": 200, "role": "agent"}]}
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.json"
 >>> _ = path.write_text(json.dumps(page))
 >>> log = csm.scan_events(path, adapter="zendesk")
@@ -66,18 +67,18 @@ Examples
 09:30 message agent None
 09:30 status_changed agent solved
 
-Customer 100 created ticket 7 by e-mail; agent 200 replied and solved it half an hour later.
+Customer 100 created ticket 7 by e-mail; agent 200 replied and solved it half an hour later
+(their roles come from the side-loaded ``users``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 import polars as pl
-
-import warnings
 
 from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import FunctionAdapter, finish, mapping_from, rejects, source_name
@@ -203,10 +204,7 @@ CAPABILITIES: Final = Capabilities(
     message_actors={"customer", "agent", "bot", "system"},
     fields={"is_public", "status", "agent_id", "team", "priority", "topic", "csat_score"}
     | {"handle_seconds"},
-    notes={
-        "*": "ticket events and audits record comments, field changes and ratings, not "
-        "compensation, escalation tiers, abandoned calls or merges"
-    },
+    notes={"*": "its exports record comments, field changes and ratings only"},
 )
 """What the ``zendesk`` adapter's source can produce."""
 
@@ -525,9 +523,7 @@ def _read(source: object, *, tickets: object, tz: str | None) -> tuple[_Rows, li
     if tickets is not None:
         sources.append((tickets, True))
     for src, only_tickets in sources:
-        for record in read_records(
-            src, containers=_CONTAINERS, adapter="zendesk", sideloads=users
-        ):
+        for record in read_records(src, containers=_CONTAINERS, adapter="zendesk", sideloads=users):
             data = record.data
             if not only_tickets and ("child_events" in data or "events" in data):
                 _update(out, record, tz=tz)
