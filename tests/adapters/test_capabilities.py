@@ -311,3 +311,36 @@ def test_report_shows_not_measurable_with_the_reason(
     page = html.unescape(out_html.read_text(encoding="utf-8"))
     assert label in page
     assert f"— (not measurable: {words}" in page
+
+
+def test_a_mapping_declares_what_its_tables_map() -> None:
+    from csmetrics.adapters.mapping import MappingConfig, mapping_capabilities
+
+    # tickets.toml maps its actions onto case_created, message (customer and agent) …
+    log = csm.scan_events(
+        DATA / "adapters" / "tickets.csv",
+        adapter="mapping",
+        options={"config": DATA / "adapters" / "tickets.toml"},
+    )
+    caps = log.checked("quarantine").capabilities
+    assert caps is not None
+    assert caps.can("message:agent")
+    assert not caps.can("comp_granted")
+    # an event_type read as is can be anything
+    free = MappingConfig.from_dict(
+        {
+            "columns": {"case_id": "c", "customer_id": "u", "ts": "t", "event_type": "e"},
+            "constants": {"actor": "agent", "channel": "email"},
+        }
+    )
+    assert mapping_capabilities(free) is None
+    # a constant message by a customer only: no agent replies
+    inbox = MappingConfig.from_dict(
+        {
+            "columns": {"case_id": "c", "customer_id": "u", "ts": "t"},
+            "constants": {"event_type": "message", "actor": "customer", "channel": "email"},
+        }
+    )
+    only = mapping_capabilities(inbox)
+    assert only is not None
+    assert only.tokens == {"message:customer"}
