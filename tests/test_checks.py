@@ -53,7 +53,11 @@ def test_a_good_adapter_passes_with_conservation(sample: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "sample"),
     [
-        ("zendesk", "zendesk/ticket_events.json"),
+        pytest.param(  # an incremental export without users: author 503's role is unknown
+            "zendesk",
+            "zendesk/ticket_events.json",
+            marks=pytest.mark.filterwarnings("ignore::csmetrics.exceptions.AdapterWarning"),
+        ),
         ("zendesk", "zendesk/ticket_events.ndjson"),
         ("zendesk", "zendesk/audits.json"),
         ("intercom", "intercom/conversations.json"),

@@ -21,6 +21,7 @@ from csmetrics import _cli_args as check
 from csmetrics._periods import Period, parse_range
 from csmetrics._progress import Steps, since_process_start
 from csmetrics._text import WIDTH, wrap
+from csmetrics.adapters._base import parse_options
 from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
@@ -96,6 +97,13 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         type=check.choice("--format-in", FORMATS_IN),
         help=f"input format when the file suffix does not tell: {', '.join(FORMATS_IN)}",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="adapter option (repeat), value as TOML: --option missing_caller=unknown",
     )
     _add_common(parser)
 
@@ -318,7 +326,12 @@ def _calendar(args: argparse.Namespace) -> csm.BusinessCalendar | None:
 
 
 def _read(args: argparse.Namespace) -> csm.EventLog:
-    return csm.scan_events(args.events, adapter=args.adapter, tz=args.tz, format=args.format_in)
+    options = parse_options(args.option)
+    if options and args.adapter == "canonical":
+        raise PolicyError("--option passes adapter options: name the adapter with --adapter")
+    return csm.scan_events(
+        args.events, adapter=args.adapter, tz=args.tz, format=args.format_in, options=options
+    )
 
 
 def _steps(args: argparse.Namespace, total: int | None = None) -> Steps:

@@ -11,6 +11,9 @@ would naturally catch, so ``except ValueError`` keeps working::
     ├── UnknownMetricError(KeyError)  an unknown metric name (suggests close names)
     └── PluginError(ImportError)      a plugin that fails to load or to conform
 
+    CsMetricsWarning(UserWarning)
+    └── AdapterWarning                an adapter default that guessed or left records out
+
 Messages name the file or column, the rule, how many rows break it, the first offending
 values and how to fix it.
 """
@@ -22,8 +25,10 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "AdapterError",
+    "AdapterWarning",
     "CalendarError",
     "CsMetricsError",
+    "CsMetricsWarning",
     "PluginError",
     "PolicyError",
     "SchemaError",
@@ -114,3 +119,12 @@ class UnknownMetricError(CsMetricsError, KeyError):
 
 class PluginError(CsMetricsError, ImportError):
     """A plugin fails to load or does not conform to the plugin contract."""
+
+
+class CsMetricsWarning(UserWarning):
+    """Base class of every warning csmetrics emits on purpose."""
+
+
+class AdapterWarning(CsMetricsWarning):
+    """An adapter's default guessed something or left a notable share of records or cases
+    out of a population; the message gives the count and the option that changes it."""

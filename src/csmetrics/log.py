@@ -20,6 +20,7 @@ from typing import Any, Literal, overload
 import attrs
 import polars as pl
 
+from csmetrics._capabilities import Capabilities
 from csmetrics.exceptions import AdapterError, CsMetricsError, PolicyError, SchemaError
 from csmetrics.schema import ID_COLUMNS
 from csmetrics.validate import DEFAULT_TS_MIN, Annotated, annotate, raise_first, unreadable
@@ -142,6 +143,8 @@ class EventLog:
     _annotated: Annotated | None = attrs.field(default=None, repr=False, alias="annotated")
     source_rejects: pl.LazyFrame | None = attrs.field(default=None, repr=False)
     """Source records an adapter could not map (also in ``rejected``); ``None`` if none."""
+    capabilities: Capabilities | None = attrs.field(default=None, repr=False)
+    """What the source can produce (set by its adapter); ``None``: anything."""
 
     @classmethod
     def from_frame(
@@ -287,12 +290,16 @@ class EventLog:
         if self._annotated is None:
             if on_invalid == "raise":
                 self._raise_source_rejects()
-            return EventLog(self.frame, self.rejected, self.source, None)
+            return EventLog(
+                self.frame, self.rejected, self.source, None, capabilities=self.capabilities
+            )
         if on_invalid == "raise":
             self.validate("raise")
         else:
             self.validate("split")
-        return EventLog(self.frame, self.rejected, self.source, None)
+        return EventLog(
+            self.frame, self.rejected, self.source, None, capabilities=self.capabilities
+        )
 
     def collect(self) -> pl.DataFrame:
         """The valid events as a DataFrame."""
@@ -588,9 +595,12 @@ def scan_events(
         adapters = importlib.import_module("csmetrics.adapters")
         chosen = adapters.get_adapter(adapter) if isinstance(adapter, str) else adapter
         result = chosen(source, tz=tz, **dict(options or {}))
-        if isinstance(result, EventLog):
-            return result
-        return EventLog.from_frame(result, tz=tz, ts_bounds=ts_bounds, source=str(source))
+        caps = getattr(chosen, "capabilities", None)
+        if not isinstance(result, EventLog):
+            result = EventLog.from_frame(result, tz=tz, ts_bounds=ts_bounds, source=str(source))
+        if result.capabilities is None and caps is not None:
+            result = attrs.evolve(result, capabilities=caps)
+        return result
     if not isinstance(source, str | os.PathLike | list | tuple):
         return EventLog.from_frame(
             source,

@@ -115,7 +115,9 @@ class Adapter(Protocol):
     :class:`~csmetrics.EventLog`, usually built with :meth:`~csmetrics.EventLog.from_frame`
     (which validates the rows); source records it could not map go to ``.rejected`` with a
     ``reason``. Unreadable input raises a :class:`~csmetrics.exceptions.CsMetricsError` naming
-    the file, record and field. An adapter may also have ``name`` and ``description``.
+    the file, record and field. An adapter may also have ``name`` and ``description``, and
+    ``capabilities`` (a :class:`~csmetrics._capabilities.Capabilities`: what its source can
+    produce, so metrics it cannot measure are reported as not measurable, not as 0).
     """
 
     def __call__(self, source: Any, /, *, tz: str | None = None, **options: Any) -> EventLog: ...

@@ -65,7 +65,13 @@ def test_conversation_1001_bot_then_human() -> None:
     assert set(conversation["channel"]) == {"chat"}
     assert set(conversation["customer_id"]) == {"65f0c1"}
     assert conversation["team"].drop_nulls().to_list() == ["5"]
-    assert conversation["agent_id"].drop_nulls().to_list() == ["7001"]
+    # admin 7001 is the assignee (08:15) and the author of the reply (08:20) and note
+    # (08:21); Fin's message (a bot) carries no teammate
+    assert conversation.select("event_type", "actor", "agent_id").drop_nulls().rows() == [
+        ("assigned", "agent", "7001"),
+        ("message", "agent", "7001"),
+        ("note", "agent", "7001"),
+    ]
     assert conversation["topic"].drop_nulls().to_list() == ["Where is my parcel?"]
     assert conversation["csat_score"].drop_nulls().to_list() == [4.0]
     assert conversation["priority"].drop_nulls().to_list() == []  # not_priority
@@ -350,3 +356,29 @@ def test_garbage_in_real_records(tmp_path: Path, data: st.DataObject, replacemen
     path = tmp_path / "mutated.json"
     path.write_text(json.dumps(conversations))
     read_or_fail_cleanly(path)
+
+
+def test_teammates_who_replied_are_agent_ids(tmp_path: Path) -> None:
+    # two teammates answer one conversation: 7001 twice, 7002 once; both are kept as the
+    # authors of their replies, so "one participating teammate" can be told
+    conversation = json.loads(CONVERSATIONS.read_text())[0]
+    parts = conversation["conversation_parts"]["conversation_parts"]
+    reply = next(p for p in parts if p["part_type"] == "comment" and p["author"]["type"] == "admin")
+    second = {**reply, "id": "99", "created_at": reply["created_at"] + 60}
+    second["author"] = {**reply["author"], "id": "7002"}
+    third = {**reply, "id": "98", "created_at": reply["created_at"] + 120}
+    parts.extend([second, third])
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([conversation]))
+    frame = events(csm.scan_events(path, adapter="intercom"))
+    replies = frame.filter((pl.col("event_type") == "message") & (pl.col("actor") == "agent"))
+    assert sorted(replies["agent_id"].to_list()) == ["7001", "7001", "7002"]
+    assert replies["agent_id"].n_unique() == 2
+
+
+def test_intercom_capabilities() -> None:
+    log = csm.scan_events(CONVERSATIONS, adapter="intercom")
+    assert log.capabilities is not None
+    assert log.capabilities.can("message:agent")
+    assert log.capabilities.can("field:agent_id")
+    assert not log.capabilities.can("comp_granted")

@@ -252,6 +252,17 @@ def test_real_incident_figures(
     assert events.filter(pl.col("reopen_count") > 0)["case_id"].n_unique() == n_reopened
     assert events.filter(pl.col("reopened"))["case_id"].n_unique() == n_reopened
     assert dict(created["channel"].value_counts().rows()) == channels
+    # the source's own resolved_at, kept as a pass-through column, gives the README figure
+    own = (
+        events.filter(pl.col("event_type") == "status_changed")
+        .group_by("case_id")
+        .agg(pl.col("resolved_at").last())
+        .join(created, on="case_id")
+        .drop_nulls("resolved_at")
+    )
+    assert own.height == n_resolved
+    own_hours = (own["resolved_at"] - own["opened"]).dt.total_seconds() / 3600
+    assert own_hours.median() == pytest.approx(median_hours, abs=0.0001)
 
 
 def test_real_incident_without_caller_is_reported(real_data: Path) -> None:
@@ -262,3 +273,112 @@ def test_real_incident_without_caller_is_reported(real_data: Path) -> None:
     assert set(rejected["case_id"]) == {"INC0005690"}  # caller '?' on every row
     assert set(rejected["reason"]) == {"null_key"}
     assert log.frame.select(pl.col("case_id").n_unique()).collect().item() == 3_701
+
+
+# --------------------------------------------------------------------------- local times
+
+
+def test_source_times_pass_through(small: tuple[pl.DataFrame, ...]) -> None:
+    events, _ = small
+    inc1 = events.filter(pl.col("case_id") == "INC1")
+    # resolved_at 1/3/2016 10:00 in Rome (UTC+1) = 09:00 UTC, on every event of INC1
+    assert set(inc1["resolved_at"]) == {at(1, 3, 9, 0)}
+    assert "closed_at" not in events.columns  # not in this file: not made up
+    import csmetrics as csm
+
+    table = csm.case_table(adapter(SMALL, tz="Europe/Rome").checked("quarantine")).collect()
+    assert table.filter(pl.col("case_id") == "INC1")["resolved_at"].item() == at(1, 3, 9, 0)
+
+
+def test_real_log_in_rome_names_the_nonexistent_local_time(real_data: Path) -> None:
+    path = real_data / "servicenow-incidents" / "incident_event_log.csv"
+    # INC0003670 was closed at 27/3/2016 02:59: Rome's clocks jumped 02:00 → 03:00 that night
+    with pytest.raises(AdapterError) as info:
+        adapter(path, tz="Europe/Rome", missing_caller="unknown")
+    message = str(info.value)
+    assert "row 15423, field 'closed_at'" in message  # line 15424 of the file
+    assert "the local time 2016-03-27 02:59 does not exist in Europe/Rome" in message
+    assert "'27/3/2016 02:59'; 12 value(s)" in message  # 11 rows' closed_at + 1 sys_updated_at
+    assert "nonexistent='shift_forward'" in message
+    assert "'null'" in message
+    assert "bad_type" not in message
+    assert "ISO 8601" not in message
+
+    log = adapter(path, tz="Europe/Rome", missing_caller="unknown", nonexistent="shift_forward")
+    assert log.rejected is not None
+    events, rejected = pl.collect_all([log.frame, log.rejected])
+    assert rejected.height == 0
+    inc = events.filter(pl.col("case_id") == "INC0003670")
+    # the first instant after the gap: 03:00 CEST = 01:00 UTC
+    closed = inc.filter(pl.col("status") == "closed")
+    assert closed["ts"].to_list() == [at(27, 3, 1, 0)]
+    assert set(inc["closed_at"]) == {at(27, 3, 1, 0)}
+    # resolved 22/3/2016 02:54 CET (UTC+1) = 01:54 UTC
+    assert set(inc["resolved_at"]) == {at(22, 3, 1, 54)}
+
+    back = adapter(path, tz="Europe/Rome", missing_caller="unknown", nonexistent="shift_backward")
+    last = at(27, 3, 1, 0) - dt.timedelta(microseconds=1)  # 01:59:59.999999 CET
+    closed_back = back.frame.filter(
+        (pl.col("case_id") == "INC0003670") & (pl.col("status") == "closed")
+    ).collect()
+    assert closed_back["ts"].to_list() == [last]
+
+
+def test_nonexistent_null_rejects_the_event_and_blanks_the_source_time(tmp_path: Path) -> None:
+    lines = SMALL.read_text().splitlines()
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(","), strict=True))  # an update of INC1
+    # an update at 27/3/2016 02:30 (nonexistent in Rome) and a resolved_at at 02:10
+    row.update(sys_updated_at="27/3/2016 02:30", resolved_at="27/3/2016 02:10", sys_mod_count="99")
+    path = tmp_path / "gap.csv"
+    path.write_text("\n".join([*lines, ",".join(row[h] for h in header)]) + "\n")
+    with pytest.raises(AdapterError, match=r"row 11, field 'sys_updated_at'.*2016-03-27 02:30"):
+        adapter(path, tz="Europe/Rome")
+    log = adapter(path, tz="Europe/Rome", nonexistent="null")
+    assert log.rejected is not None
+    rejected = log.rejected.collect().filter(pl.col("reason") == "nonexistent_local_time")
+    assert rejected.select("source_row", "reason", "reason_column").rows() == [
+        (11, "nonexistent_local_time", "sys_updated_at")
+    ]
+    # the added row is the only one lost: the status changes of the other rows are all kept
+    base = adapter(SMALL, tz="Europe/Rome").frame.collect()
+    kept = log.frame.collect()
+    assert kept.filter(pl.col("event_type") == "status_changed").height == (
+        base.filter(pl.col("event_type") == "status_changed").height
+    )
+    # a nonexistent resolved_at on a kept row is null, the row kept
+    row.update(sys_updated_at="27/3/2016 04:00")
+    path.write_text("\n".join([*lines, ",".join(row[h] for h in header)]) + "\n")
+    added = adapter(path, tz="Europe/Rome", nonexistent="null").frame.collect()
+    last = added.filter(pl.col("sys_mod_count") == 99)
+    assert last.height > 0
+    assert last["resolved_at"].null_count() == last.height
+    with pytest.raises(AdapterError, match="nonexistent must be one of"):
+        adapter(path, tz="Europe/Rome", nonexistent="skip")  # type: ignore[arg-type]
+
+
+def test_ambiguous_local_times(tmp_path: Path) -> None:
+    # 30/10/2016 02:30 happens twice in Rome: 00:30 UTC (CEST) and 01:30 UTC (CET)
+    rows = pl.DataFrame(
+        {
+            "number": ["INC9", "INC9"],
+            "incident_state": ["New", "Resolved"],
+            "caller_id": ["Caller 9"] * 2,
+            "opened_at": ["30/10/2016 01:00"] * 2,
+            "sys_updated_at": ["30/10/2016 01:05", "30/10/2016 02:30"],
+            "contact_type": ["Phone"] * 2,
+            "sys_mod_count": ["0", "1"],
+        }
+    )
+
+    def solved(**options: object) -> list[dt.datetime]:
+        log = read_servicenow(rows, tz="Europe/Rome", **options)  # type: ignore[arg-type]
+        return log.frame.filter(pl.col("status") == "solved").collect()["ts"].to_list()
+
+    assert solved() == [dt.datetime(2016, 10, 30, 0, 30, tzinfo=UTC)]  # earliest
+    assert solved(ambiguous="latest") == [dt.datetime(2016, 10, 30, 1, 30, tzinfo=UTC)]
+    with pytest.raises(AdapterError, match=r"row 2, field 'sys_updated_at'.*happens twice"):
+        solved(ambiguous="raise")
+    log = read_servicenow(rows, tz="Europe/Rome", ambiguous="null")
+    assert log.rejected is not None
+    assert log.rejected.collect()["reason"].to_list() == ["ambiguous_local_time"]

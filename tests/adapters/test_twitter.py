@@ -54,6 +54,13 @@ def conserved(log_frame: pl.DataFrame, rejected: pl.DataFrame, n_source: int) ->
 # --------------------------------------------------------------------------- twcs
 
 
+# twcs_small.csv has 5 threads, one of them started by a brand (20 % > 5 %): every read of it
+# warns; test_brand_started_threads_are_warned asserts the warning, the other tests expect it
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*1 of 5 threads \\(20\\.0%\\) start with a brand:csmetrics.exceptions.AdapterWarning"
+)
+
+
 @pytest.fixture(scope="module")
 def twcs_small() -> tuple[pl.DataFrame, pl.DataFrame]:
     log = adapter(TWCS)
@@ -442,3 +449,27 @@ def test_real_ibm_figures(real_data: Path) -> None:
     for company, (n, median) in IBM_COMPANIES.items():
         assert got[company][0] == n, company
         assert got[company][1] == pytest.approx(median, abs=0.0005), company
+
+
+def test_brand_started_threads_are_warned() -> None:
+    import csmetrics as csm
+    from csmetrics.exceptions import AdapterWarning
+
+    # 5 threads in the file, 1 opened by a brand's tweet: 1 / 5 = 20 % > 5 %
+    with pytest.warns(AdapterWarning, match=r"1 of 5 threads \(20\.0%\) start with a brand") as w:
+        log = adapter(TWCS)
+    assert "agent_created='include'" in str(w[0].message)
+    cases = csm.case_table(log.checked("quarantine")).collect()
+    assert int(cases["agent_created"].sum()) == 1  # the figure the warning gives
+    assert log.capabilities is not None
+    assert not log.capabilities.can("comp_granted")
+
+
+def test_few_brand_started_threads_are_silent(real_data: Path) -> None:
+    import warnings
+
+    # README: 920 threads, 14 started by a brand = 1.5 % <= 5 %: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log = read_twitter(real_data / "twcs" / "twcs_sample.csv")
+    assert log.frame.filter(pl.col("event_type") == "case_created").collect().height == 920

@@ -67,8 +67,10 @@ def test_activity_mapping_parse() -> None:
 def test_csv_events_hand_worked(small: tuple[pl.DataFrame, ...]) -> None:
     events, _ = small
     case1 = events.filter(pl.col("case_id") == "Case 1")
-    # Rome in October 2012 is UTC+2 (CEST): 14:50:17 local = 12:50:17 UTC
+    # Rome in October 2012 is UTC+2 (CEST): 14:50:17 local = 12:50:17 UTC; Case 1 has no
+    # "Insert ticket": its customer opened it at its first recorded event (case_opening)
     assert case1.select("ts", "event_type", "actor", "status", "agent_id").rows() == [
+        (dt.datetime(2012, 10, 9, 12, 50, 17, tzinfo=UTC), "case_created", "customer", None, None),
         (
             dt.datetime(2012, 10, 9, 12, 50, 17, tzinfo=UTC),
             "priority_changed",
@@ -115,8 +117,10 @@ def test_unmapped_activity_is_reported(small: tuple[pl.DataFrame, ...]) -> None:
     assert rejected.select("source_row", "Activity", "reason", "reason_column").rows() == [
         (9, "Teleport ticket", "unmapped_activity", "Activity")
     ]
-    # conservation: 11 rows = 10 events + 1 reject
-    assert events.height + rejected.height == pl.read_csv(CSV).height == 11
+    # conservation: 11 rows = 10 events + 1 reject (plus the opener added for Case 1)
+    from_rows = events.filter(pl.col("activity").is_not_null())
+    assert from_rows.height + rejected.height == pl.read_csv(CSV).height == 11
+    assert events.height == from_rows.height + 1
 
 
 def test_xes_reads_like_the_csv(small: tuple[pl.DataFrame, ...]) -> None:
@@ -160,7 +164,9 @@ def test_response_activities_add_an_agent_message() -> None:
     assert messages.select("case_id", "actor").rows() == [("Case 1", "agent"), ("Case 2", "agent")]
     # Case 2: inserted 2012-04-03 16:55:38, taken in charge 2012-04-05 11:00:00
     #         = 1 day 18 h 4 min 22 s
-    created = events.filter(pl.col("event_type") == "case_created")["ts"].item()
+    created = events.filter(
+        (pl.col("event_type") == "case_created") & (pl.col("case_id") == "Case 2")
+    )["ts"].item()
     taken = messages.filter(pl.col("case_id") == "Case 2")["ts"].item()
     assert taken - created == dt.timedelta(days=1, hours=18, minutes=4, seconds=22)
     assert events.filter(pl.col("event_type") == "assigned").height == 2  # still assigned
@@ -201,7 +207,7 @@ def test_duplicates_option(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("\n".join([*lines, lines[1]]) + "\n")
     kept = adapter(path, tz="Europe/Rome").frame.collect()
-    assert kept.height == 11
+    assert kept.height == 12  # 11 rows mapped (the repeat kept) + Case 1's opener
     log = adapter(path, tz="Europe/Rome", duplicates="reject")
     assert log.rejected is not None
     assert log.rejected.collect()["reason"].to_list().count("duplicate_event") == 1
@@ -315,9 +321,10 @@ def test_real_helpdesk_figures(real_data: Path) -> None:
     assert log.rejected is not None
     events, rejected = pl.collect_all([log.frame, log.rejected])
     assert rejected.height == 0  # every one of the 14 activities is mapped
-    assert events.height == 21_348
+    # 21,348 rows, plus an opener for each of the 4,462 cases without "Insert ticket"
+    assert events.height == 21_348 + 4_462
     assert events["case_id"].n_unique() == 4_580
-    counts = dict(events["activity"].value_counts().rows())
+    counts = dict(events["activity"].drop_nulls().value_counts().rows())
     assert counts["Take in charge ticket"] == 5_060
     assert counts["Resolve ticket"] == 4_983
     assert counts["Assign seriousness"] == 4_938
@@ -346,3 +353,71 @@ def test_real_helpdesk_in_rome_time(real_data: Path) -> None:
     # cross (40.8584 days of clock time → 40.8577 days elapsed)
     assert span.median() == pytest.approx(39.8592, abs=0.0001)
     assert span.mean() == pytest.approx(40.8577, abs=0.0001)
+
+
+# --------------------------------------------------------------------------- case opening
+
+
+def _by_hand_openings(path: Path) -> tuple[int, int, int]:
+    """Cases, cases starting with an agent activity (no "Insert ticket" first), and cases
+    taken in charge at least once, from the raw CSV with the csv module."""
+    first: dict[str, tuple[dt.datetime, int, str]] = {}
+    taken: set[str] = set()
+    with path.open(newline="", encoding="utf-8") as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            at = dt.datetime.strptime(row["Complete Timestamp"], "%Y/%m/%d %H:%M:%S.%f")
+            case = row["Case ID"]
+            if case not in first or (at, number) < first[case][:2]:
+                first[case] = (at, number, row["Activity"])
+            if row["Activity"] == "Take in charge ticket":
+                taken.add(case)
+    agent_started = sum(1 for _, _, activity in first.values() if activity != "Insert ticket")
+    return len(first), agent_started, len(taken)
+
+
+def test_real_helpdesk_first_response_covers_the_cases(real_data: Path) -> None:
+    import csmetrics as csm
+    from csmetrics._capabilities import unmeasurable
+
+    path = real_data / "helpdesk" / "helpdesk.csv"
+    n_cases, agent_started, taken = _by_hand_openings(path)
+    assert (n_cases, agent_started) == (4_580, 4_462)  # the issue's figures
+    # default: each case is opened by its customer at its first event; taking a ticket in
+    # charge counted as the reply: every taken-in-charge case has a first response
+    log = read_process_log(path, tz="Europe/Rome", response_activities=["Take in charge ticket"])
+    cases = csm.case_table(log).collect()
+    assert cases.height == n_cases
+    assert int(cases["agent_created"].sum()) == 0  # no case left out as agent-created
+    assert int(cases["first_response_time"].is_not_null().sum()) == taken
+    # without response activities a process log has no replies: not measurable, not 0 %
+    plain = read_process_log(path, tz="Europe/Rome")
+    reason = unmeasurable(frozenset({"message:agent"}), plain.capabilities)
+    assert reason is not None
+    assert "response_activities=" in reason
+    assert unmeasurable(frozenset({"message:agent"}), log.capabilities) is None
+
+
+def test_real_helpdesk_activity_opening_warns_with_the_count(real_data: Path) -> None:
+    import csmetrics as csm
+    from csmetrics.exceptions import AdapterWarning
+
+    path = real_data / "helpdesk" / "helpdesk.csv"
+    _, agent_started, _ = _by_hand_openings(path)
+    # 4,462 / 4,580 = 97.4 %
+    with pytest.warns(AdapterWarning, match=r"4,462 of 4,580 cases \(97\.4%\).*case_opening="):
+        log = read_process_log(path, tz="Europe/Rome", case_opening="activity")
+    cases = csm.case_table(log).collect()
+    assert int(cases["agent_created"].sum()) == agent_started
+
+
+def test_activity_opening_below_the_threshold_is_silent(tmp_path: Path) -> None:
+    # 1 agent-started case in 21 (4.8 % <= 5 %): no warning
+    rows = ["Case ID,Activity,Resource,Complete Timestamp"]
+    rows += [f"C{i},Insert ticket,V,2012/10/09 14:{i:02d}:00.000" for i in range(20)]
+    rows.append("C99,Closed,V,2012/10/09 15:00:00.000")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    log = read_process_log(path, tz="UTC", case_opening="activity")
+    assert log.frame.collect().height == 21
+    with pytest.raises(AdapterError, match="case_opening"):
+        read_process_log(path, tz="UTC", case_opening="guess")  # type: ignore[arg-type]

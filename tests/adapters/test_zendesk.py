@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from hypothesis import strategies as st
 
 import csmetrics as csm
 from csmetrics.adapters.zendesk import read_zendesk
-from csmetrics.exceptions import AdapterError, CsMetricsError
+from csmetrics.exceptions import AdapterError, AdapterWarning, CsMetricsError
 
 DATA = Path(__file__).parents[1] / "data" / "zendesk"
 EVENTS = DATA / "ticket_events.json"
+USERS = DATA / "users.json"  # the users export (GET /api/v2/users): the roles of the authors
+WITH_USERS = {"users": USERS}
 UTC = dt.UTC
 
 
@@ -35,7 +38,7 @@ def kinds(frame: pl.DataFrame, case_id: int) -> list[tuple[str, str]]:
 
 
 def test_ticket_events_page() -> None:
-    log = csm.scan_events(EVENTS, adapter="zendesk")
+    log = csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS)
     frame = events(log)
     assert log.rejected is not None
     assert log.rejected.collect().height == 0
@@ -47,7 +50,7 @@ def test_ticket_events_page() -> None:
 
 
 def test_ticket_101_by_mail_with_a_trigger_and_csat() -> None:
-    frame = events(csm.scan_events(EVENTS, adapter="zendesk"))
+    frame = events(csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS))
     assert kinds(frame, 101) == [
         ("case_created", "customer"),  # 08:00 the requester's mail
         ("message", "customer"),
@@ -75,7 +78,7 @@ def test_ticket_101_by_mail_with_a_trigger_and_csat() -> None:
 
 
 def test_ticket_102_agent_created_phone_call() -> None:
-    frame = events(csm.scan_events(EVENTS, adapter="zendesk"))
+    frame = events(csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS))
     ticket = frame.filter(pl.col("case_id") == 102)
     assert kinds(frame, 102) == [
         ("case_created", "agent"),  # agent 502 logged the call for requester 9002
@@ -95,7 +98,7 @@ def test_ticket_102_agent_created_phone_call() -> None:
 
 
 def test_ticket_103_twitter_dm_is_private_and_on_hold() -> None:
-    frame = events(csm.scan_events(EVENTS, adapter="zendesk"))
+    frame = events(csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS))
     ticket = frame.filter(pl.col("case_id") == 103)
     assert set(ticket["channel"]) == {"twitter"}
     assert set(ticket["is_public"]) == {False}
@@ -103,7 +106,7 @@ def test_ticket_103_twitter_dm_is_private_and_on_hold() -> None:
 
 
 def test_case_table_on_the_export() -> None:
-    log = csm.scan_events(EVENTS, adapter="zendesk")
+    log = csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS)
     table = csm.case_table(log, csm.Policy.preset("zendesk")).collect().sort("case_id")
     ticket = table.filter(pl.col("case_id") == 101).row(0, named=True)
     # created 08:00, first public agent comment 09:10 → 70 minutes
@@ -157,8 +160,10 @@ def test_ticket_audits() -> None:
 
 
 def test_tickets_fill_in_a_window_without_the_creation() -> None:
-    alone = csm.scan_events(DATA / "window_events.json", adapter="zendesk")
-    # without the ticket export nobody knows the requester: rejected, not guessed
+    # without the ticket export nobody knows the requester: rejected, not guessed; nor is
+    # the role of its author 9006 known (the requester, as the ticket export shows)
+    with pytest.warns(AdapterWarning, match=r"1 user\(s\) \(9006\) wrote 2 of 2 events"):
+        alone = csm.scan_events(DATA / "window_events.json", adapter="zendesk")
     assert alone.frame.collect().height == 0
     assert alone.rejected is not None
     assert set(alone.rejected.collect()["reason"]) == {"null_key"}
@@ -181,7 +186,7 @@ def test_options_users_statuses_channels(tmp_path: Path) -> None:
     path.write_text(json.dumps(page))
     log = read_zendesk(
         path,
-        users={"501": "bot"},
+        users={"501": "bot", "503": "agent"},
         statuses={"en attente": "pending"},
         channels={"carrier_pigeon": "pigeon"},
     )
@@ -207,7 +212,7 @@ def test_unknown_status_names_file_record_and_field(tmp_path: Path) -> None:
     assert "ticket_events[2]" in message
     assert "'child_events[2].status'" in message
     assert "'snoozing'" in message
-    log = read_zendesk(path, on_invalid="quarantine")
+    log = read_zendesk(path, on_invalid="quarantine", users=USERS)
     assert log.rejected is not None
     rejected = log.rejected.collect()
     assert rejected.select("reason", "reason_column", "status", "source_record").rows() == [
@@ -349,8 +354,8 @@ def test_sources_files_folders_globs(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "page1.json").write_text(EVENTS.read_text())
     (folder / "page2.json").write_text((DATA / "audits.json").read_text())
-    by_folder = events(read_zendesk(folder))
-    by_glob = events(read_zendesk(str(folder / "page*.json")))
+    by_folder = events(read_zendesk(folder, users=USERS))
+    by_glob = events(read_zendesk(str(folder / "page*.json"), users=USERS))
     assert by_folder.equals(by_glob)
     assert by_folder["case_id"].unique().sort().to_list() == [101, 102, 103, 301]
 
@@ -361,14 +366,14 @@ def test_pages_written_one_per_line_into_a_json_file(tmp_path: Path) -> None:
     first["ticket_events"] = page["ticket_events"][:5]
     second["ticket_events"] = page["ticket_events"][5:]
     path = write(tmp_path, "pages.json", json.dumps(first) + "\n" + json.dumps(second) + "\n")
-    assert events(read_zendesk(path)).equals(events(read_zendesk(EVENTS)))
+    assert events(read_zendesk(path, users=USERS)).equals(events(read_zendesk(EVENTS, users=USERS)))
 
 
 def test_row_order_does_not_matter(tmp_path: Path) -> None:
     page = json.loads(EVENTS.read_text())
     page["ticket_events"].reverse()
     path = write(tmp_path, "reversed.json", json.dumps(page))
-    assert events(read_zendesk(path)).equals(events(read_zendesk(EVENTS)))
+    assert events(read_zendesk(path, users=USERS)).equals(events(read_zendesk(EVENTS, users=USERS)))
 
 
 # -- garbage never escapes as a library error -------------------------------------------------
@@ -427,7 +432,9 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 def read_or_fail_cleanly(path: Path) -> None:
     try:
-        log = read_zendesk(path)
+        with warnings.catch_warnings():  # garbage may leave authors' roles unknown
+            warnings.simplefilter("ignore", AdapterWarning)
+            log = read_zendesk(path)
         log.frame.collect()
         if log.rejected is not None:
             log.rejected.collect()
@@ -474,3 +481,84 @@ def test_truncated_anywhere(tmp_path: Path) -> None:
     for cut in range(0, len(text), 97):
         path = write(tmp_path, "cut.ndjson", text[:cut])
         read_or_fail_cleanly(path)
+
+
+# -- who wrote a comment: side-loaded users and unknown roles (issue 16) ---------------------
+
+CC = DATA / "cc_end_user.json"  # ticket audits exported with include=users
+
+
+def first_response_minutes(log: csm.EventLog, preset: str = "csmetrics") -> float:
+    table = csm.case_table(log, csm.Policy.preset(preset)).collect()
+    return float(table["first_response_time"].item().total_seconds() / 60)
+
+
+@pytest.mark.parametrize("preset", ["csmetrics", "zendesk"])
+def test_a_cc_end_user_is_not_an_agent(preset: str) -> None:
+    log = csm.scan_events(CC, adapter="zendesk")  # no warning: every author's role is known
+    assert kinds(events(log), 601) == [
+        ("case_created", "customer"),  # 09:00 Dora (requester) writes in
+        ("message", "customer"),
+        ("status_changed", "customer"),
+        ("message", "customer"),  # 09:30 Eli, CC'd, end-user by the side-loaded role
+        ("message", "agent"),  # 10:00 agent 601 answers, opens and takes it
+        ("status_changed", "agent"),
+        ("assigned", "agent"),
+        ("status_changed", "agent"),  # 11:00 solved
+    ]
+    # created 09:00, first public comment by an agent 10:00 → 60 minutes (Eli's 09:30
+    # comment is a customer's, so it answers nothing)
+    assert first_response_minutes(log, preset) == 60.0
+
+
+def test_without_roles_the_unknown_author_is_counted_and_warned(tmp_path: Path) -> None:
+    page = json.loads(CC.read_text())
+    del page["users"]  # exported without include=users
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(page))
+    # 9101 is the requester, 601 an assignee (only agents can be): known; 9102 is not
+    with pytest.warns(AdapterWarning, match=r"1 user\(s\) \(9102\) wrote 1 of 8 events on 1 ") as w:
+        log = read_zendesk(path)
+    assert "unknown_authors=" in str(w[0].message)
+    assert "include=users" in str(w[0].message)
+    # the default counts Eli as an agent: 09:00 → her 09:30 comment = 30 minutes
+    assert first_response_minutes(log) == 30.0
+    # the options say how to count her, and silence the warning
+    assert first_response_minutes(read_zendesk(path, unknown_authors="customer")) == 60.0
+    assert first_response_minutes(read_zendesk(path, users={"9102": "end-user"})) == 60.0
+    assert first_response_minutes(read_zendesk(path, users=USERS_WITH(tmp_path))) == 60.0
+    rejected_log = read_zendesk(path, unknown_authors="reject")
+    assert rejected_log.rejected is not None
+    rejects = rejected_log.rejected.collect()
+    assert rejects.select("reason", "reason_column", "author").rows() == [
+        ("unknown_actor", "actor", "9102")
+    ]
+    # rejected records stop a computation unless set aside: 8 events in, 7 kept + 1 rejected
+    assert first_response_minutes(rejected_log.checked("quarantine")) == 60.0
+    assert rejected_log.frame.collect().height == 7
+    with pytest.raises(AdapterError, match="unknown_authors"):
+        read_zendesk(path, unknown_authors="guess")  # type: ignore[arg-type]
+
+
+def USERS_WITH(tmp_path: Path) -> Path:  # noqa: N802 - reads as a constant at the call site
+    """A users export (``GET /api/v2/users``) naming Eli an end user."""
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"users": [{"id": 9102, "role": "end-user"}], "count": 1}))
+    return path
+
+
+def test_an_unknown_side_loaded_role_is_an_error(tmp_path: Path) -> None:
+    page = json.loads(CC.read_text())
+    page["users"][1]["role"] = "wizard"
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(page))
+    with pytest.raises(AdapterError, match=r"users\[1\], field 'role': unknown user role 'wizard'"):
+        read_zendesk(path)
+
+
+def test_capabilities_are_declared() -> None:
+    log = csm.scan_events(CC, adapter="zendesk")
+    assert log.capabilities is not None
+    assert log.capabilities.can("message:agent")
+    assert log.capabilities.can("csat")
+    assert not log.capabilities.can("comp_granted")

@@ -20,6 +20,7 @@ import difflib
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -27,7 +28,8 @@ from typing import Any, Final, Literal, cast
 import attrs
 import polars as pl
 
-from csmetrics.exceptions import AdapterError, CsMetricsError
+from csmetrics._capabilities import Capabilities
+from csmetrics.exceptions import AdapterError, CsMetricsError, PolicyError
 from csmetrics.log import EventLog, IdDtype
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "finish",
     "has_offsets",
     "mapping_from",
+    "parse_options",
     "read_json_file",
     "rejects",
     "require_columns",
@@ -90,6 +93,9 @@ class FunctionAdapter:
         One line saying which sources the adapter reads.
     func
         ``func(source, *, tz, **options) -> EventLog``.
+    capabilities
+        What the source can produce with the default options (see
+        :class:`~csmetrics._capabilities.Capabilities`); ``None``: anything.
 
     Examples
     --------
@@ -105,6 +111,7 @@ class FunctionAdapter:
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     description: str = attrs.field(validator=attrs.validators.instance_of(str))
     func: Callable[..., EventLog] = attrs.field(validator=attrs.validators.is_callable())
+    capabilities: Capabilities | None = attrs.field(default=None, repr=False)
 
     def __call__(self, source: object, *, tz: str | None = None, **options: Any) -> EventLog:
         """Read ``source`` into an :class:`~csmetrics.EventLog`."""
@@ -468,6 +475,39 @@ def finish(
         source_rejects = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
         rejected = pl.concat([*parts, log.rejected], how="diagonal_relaxed")
     return EventLog(log.frame, rejected, source, log._annotated, source_rejects=source_rejects)
+
+
+def parse_options(items: Sequence[str]) -> dict[str, Any]:
+    """Adapter options from ``KEY=VALUE`` strings (the CLI's ``--option``).
+
+    A value is read as a TOML value (``true``, ``3``, ``"text"``, ``{a = "b"}``, ``[1, 2]``);
+    anything else is kept as text, so ``missing_caller=unknown`` needs no quotes.
+
+    Raises
+    ------
+    PolicyError
+        An item has no ``=`` or an empty key.
+
+    Examples
+    --------
+    >>> parse_options(["missing_caller=unknown", "keep_text=true", "n=3",
+    ...                'statuses={"en attente" = "pending"}'])
+    {'missing_caller': 'unknown', 'keep_text': True, 'n': 3, 'statuses': {'en attente': 'pending'}}
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise PolicyError(
+                f"--option {item!r} is not KEY=VALUE; e.g. --option missing_caller=unknown"
+            )
+        try:
+            value: Any = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        options[key] = value
+    return options
 
 
 def mapping_from(value: object, *, what: str, source: object) -> dict[str, Any]:

@@ -134,12 +134,20 @@ def _documents(path: str) -> Iterator[tuple[str | None, object]]:
             yield f"line {number}", value
 
 
-def read_records(source: object, *, containers: Sequence[str], adapter: str) -> Iterator[Record]:
+def read_records(
+    source: object,
+    *,
+    containers: Sequence[str],
+    adapter: str,
+    sideloads: dict[str, list[Record]] | None = None,
+) -> Iterator[Record]:
     """Every record of ``source`` (files, a glob, a folder, or a list of them), in file order.
 
     A document that is an object holding one of the ``containers`` keys (an API page such as
     ``{"ticket_events": [...], "next_page": ...}``) yields the objects of that list; a list
-    yields its items; any other object is a record itself.
+    yields its items; any other object is a record itself. The objects of a page's
+    side-loaded lists (``{"audits": [...], "users": [...]}``) whose keys are in
+    ``sideloads`` are appended to ``sideloads[key]`` instead of being yielded.
 
     Raises
     ------
@@ -167,6 +175,17 @@ def read_records(source: object, *, containers: Sequence[str], adapter: str) -> 
                         )
                     prefix = f"{line}, " if line else ""
                     items = [(f"{prefix}{key}[{i}]", v) for i, v in enumerate(values)]
+                    for extra, found in (sideloads or {}).items():
+                        if extra != key and isinstance(document.get(extra), list):
+                            for i, v in enumerate(document[extra]):
+                                if not isinstance(v, dict):
+                                    raise adapter_error(
+                                        path,
+                                        f"a side-loaded record must be a JSON object, got "
+                                        f"{type(v).__name__} {_short(v)}",
+                                        record=f"{prefix}{extra}[{i}]",
+                                    )
+                                found.append(Record(v, path, f"{prefix}{extra}[{i}]", 0))
             elif isinstance(document, list):
                 prefix = f"{line}, " if line else ""
                 items = [(f"{prefix}[{i}]", v) for i, v in enumerate(document)]

@@ -16,6 +16,9 @@ Mapping:
   ``unsnoozed`` and ``timer_unsnooze`` → open;
 - ``conversation_rating`` (1–5) → ``csat`` with ``csat_score`` = the rating.
 
+A teammate's reply or note carries its author's admin id as ``agent_id`` (who took part in
+the conversation); an assignment carries the assignee.
+
 Other part types (participants, attribute updates, SLA, titles) are not events of the case
 and are not reported. Who acted, from ``author.type``: ``user``/``lead``/``contact`` →
 ``customer``; ``admin`` → ``agent``, unless the part says ``from_ai_agent`` or
@@ -62,6 +65,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
+from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import FunctionAdapter, finish, mapping_from, rejects, source_name
 from csmetrics.adapters._json import (
     Record,
@@ -75,7 +79,14 @@ from csmetrics.adapters._json import (
 from csmetrics.exceptions import AdapterError
 from csmetrics.log import EventLog
 
-__all__ = ["AUTHOR_ACTORS", "PART_EVENTS", "SOURCE_CHANNELS", "adapter", "read_intercom"]
+__all__ = [
+    "AUTHOR_ACTORS",
+    "CAPABILITIES",
+    "PART_EVENTS",
+    "SOURCE_CHANNELS",
+    "adapter",
+    "read_intercom",
+]
 
 AUTHOR_ACTORS: Final[Mapping[str, str]] = {
     "user": "customer",
@@ -121,6 +132,15 @@ SOURCE_CHANNELS: Final[Mapping[str, str]] = {
 }
 """Intercom ``source.type`` → canonical channel; any other type is kept as is (kind other)."""
 
+CAPABILITIES: Final = Capabilities(
+    source="an Intercom conversation export",
+    event_types={"case_created", "message", "note", "assigned", "status_changed", "csat"},
+    message_actors={"customer", "agent", "bot", "system"},
+    fields={"is_public", "status", "agent_id", "team", "priority", "topic", "csat_score"},
+    notes={"*": "conversations record messages, assignments, states and ratings only"},
+)
+"""What the ``intercom`` adapter's source can produce."""
+
 STATES: Final = frozenset({"open", "closed", "snoozed"})
 _PRIVATE_SOCIAL: Final = frozenset({"twitter", "instagram"})
 _CONTAINERS: Final = ("conversations", "conversation")
@@ -156,6 +176,12 @@ def _author(record: Record, part: dict[str, Any], field: str) -> tuple[str | Non
         get(record, author, "is_ai_answer", bool, field=f"{field}.is_ai_answer")
     )
     return (kind.strip().lower() if kind else None), ai
+
+
+def _author_id(record: Record, part: dict[str, Any], field: str) -> str | None:
+    """The id of the part's author (a teammate's admin id when an admin wrote it)."""
+    author = part.get("author")
+    return as_id(record, author.get("id"), f"{field}.id") if isinstance(author, dict) else None
 
 
 def _list(record: Record, value: object, inner: str, field: str) -> list[Any]:
@@ -247,6 +273,7 @@ def _conversation(rows: dict[str, list[Any]], record: Record, *, tz: str | None)
             event_type="message",
             author_type=author_type,
             ai=ai,
+            agent_id=_author_id(record, source, f"{source_key}.author"),
             source_field=source_key,
         )
     parts = _list(
@@ -274,6 +301,7 @@ def _conversation(rows: dict[str, list[Any]], record: Record, *, tz: str | None)
         ts = timestamp(record, part["created_at"], f"{field}.created_at", tz=tz)
         author_type, ai = _author(record, part, f"{field}.author")
         common = {"ts": ts, "author_type": author_type, "ai": ai, "source_field": field}
+        author_id = _author_id(record, part, f"{field}.author")
         if event_type == "assigned":
             target = get(record, part, "assigned_to", dict, field=f"{field}.assigned_to")
             target_type = None
@@ -297,7 +325,15 @@ def _conversation(rows: dict[str, list[Any]], record: Record, *, tz: str | None)
                     **common,
                 )
         else:
-            add(event_id=f"{case_id}/{part_id}", event_type=event_type, status=status, **common)
+            add(
+                event_id=f"{case_id}/{part_id}",
+                event_type=event_type,
+                status=status,
+                # the teammate who wrote a reply or a note (who took part, for Intercom's
+                # closed-on-first-contact); kept for human admins only, below
+                agent_id=author_id if event_type in ("message", "note") else None,
+                **common,
+            )
     rating = get(record, data, "conversation_rating", dict)
     if rating is not None and rating.get("rating") is not None:
         score = get(record, rating, "rating", (int, float), field="conversation_rating.rating")
@@ -376,6 +412,14 @@ def read_intercom(
     source_type = pl.col("source_type")
     frame = frame.with_columns(
         actor.alias("actor"),
+        # an author's id is an agent_id only on a human teammate's reply or note (an
+        # assignment keeps its assignee)
+        pl.when(
+            (pl.col("event_type") == "assigned")
+            | (actor == "agent") & pl.col("event_type").is_in(["message", "note"])
+        )
+        .then(pl.col("agent_id"))
+        .alias("agent_id"),
         source_type.replace_strict(channel_map, default=source_type, return_dtype=pl.String)
         .fill_null("chat")
         .alias("channel"),
@@ -433,12 +477,14 @@ def read_intercom(
         ["case_id", "customer_id"],
     )
     name = source_name(source) if not isinstance(source, str | os.PathLike) else os.fspath(source)
-    return finish(canonical.lazy(), unmapped or None, source=name, tz=None)
+    log = finish(canonical.lazy(), unmapped or None, source=name, tz=None)
+    return with_capabilities(log, CAPABILITIES)
 
 
 adapter: Final = FunctionAdapter(
     "intercom",
     "Intercom conversations with their conversation parts (JSON / NDJSON).",
     read_intercom,
+    CAPABILITIES,
 )
 """The ``intercom`` adapter (see :func:`read_intercom` for its options)."""

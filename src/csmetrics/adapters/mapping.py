@@ -45,6 +45,7 @@ from typing import Any, Final, Literal
 import attrs
 import polars as pl
 
+from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import (
     ROW_COLUMN,
     FunctionAdapter,
@@ -59,9 +60,9 @@ from csmetrics.adapters._base import (
 )
 from csmetrics.exceptions import AdapterError
 from csmetrics.log import EventLog
-from csmetrics.schema import ACTORS, EVENT_TYPES, REQUIRED_COLUMNS, STATUSES
+from csmetrics.schema import ACTORS, EVENT_TYPES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, STATUSES
 
-__all__ = ["MappingConfig", "adapter", "read_mapped"]
+__all__ = ["MappingConfig", "adapter", "mapping_capabilities", "read_mapped"]
 
 _KEYS: Final = frozenset(
     {
@@ -435,7 +436,7 @@ def read_mapped(
         .lower()
         .endswith((".csv", ".tsv", ".txt", ".ndjson", ".jsonl", ".json"))
     )
-    return finish(
+    log = finish(
         mapped,
         unmapped,
         source=name,
@@ -444,11 +445,60 @@ def read_mapped(
         check_duplicates=cfg.duplicates == "reject",
         id_dtype="infer" if text_file else "auto",
     )
+    return with_capabilities(log, mapping_capabilities(cfg))
+
+
+def mapping_capabilities(cfg: MappingConfig) -> Capabilities | None:
+    """What a mapping can produce: the event types its ``event_type`` table or constant
+    names, the actors of its messages, the optional columns it fills; ``None`` when
+    ``event_type`` is read as is (anything).
+
+    Examples
+    --------
+    >>> cfg = MappingConfig.from_dict({"columns": {"case_id": "c", "customer_id": "u",
+    ...     "ts": "t", "event_type": "a", "actor": "a", "channel": "ch", "agent_id": "who"},
+    ...     "values": {"event_type": {"Open": "case_created", "Solve": "status_changed"},
+    ...                "actor": {"Open": "customer", "*": "agent"}}})
+    >>> caps = mapping_capabilities(cfg)
+    >>> sorted(caps.tokens)
+    ['case_created', 'field:agent_id', 'status_changed']
+    """
+
+    def table(target: str) -> dict[str, Any] | None:
+        if target in cfg.constants:
+            return {_DEFAULT: cfg.constants[target]}
+        if target in cfg.columns and target in cfg.values:
+            return dict(cfg.values[target])
+        return None
+
+    events = table("event_type")
+    if events is None:
+        return None
+    actors = table("actor")
+    same_source = cfg.columns.get("event_type") == cfg.columns.get("actor") is not None
+    message_actors: set[str] = set()
+    if actors is not None:
+        if same_source and "event_type" not in cfg.constants:
+            for value, event in events.items():  # the actor of each message value
+                actor = actors.get(value, actors.get(_DEFAULT))
+                if event == "message" and actor:
+                    message_actors.add(str(actor))
+        else:
+            message_actors = {str(a) for a in actors.values() if a}
+    present = set(cfg.columns) | set(cfg.constants)
+    return Capabilities(
+        source="the mapped source",
+        event_types={str(e) for e in events.values() if e},
+        message_actors=message_actors & set(ACTORS),
+        fields={c for c in OPTIONAL_COLUMNS if c in present},
+        notes={"*": "its mapping (values.event_type) maps no such event"},
+    )
 
 
 adapter: Final = FunctionAdapter(
     "mapping",
     "Any flat table (CSV, Parquet, NDJSON, JSON) through a declared column and value mapping.",
     read_mapped,
+    None,  # a mapping can produce whatever its configuration maps: see mapping_capabilities
 )
 """The ``mapping`` adapter object (see :func:`read_mapped`)."""

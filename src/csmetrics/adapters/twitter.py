@@ -27,12 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import polars as pl
 
+from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import (
     ROW_COLUMN,
     FunctionAdapter,
@@ -47,9 +49,17 @@ from csmetrics.adapters._base import (
     text_column,
     ts_text,
 )
+from csmetrics.exceptions import AdapterWarning
 from csmetrics.log import EventLog
 
-__all__ = ["TWCS_COLUMNS", "TWITTER_EPOCH_MS", "adapter", "read_twitter", "snowflake_time"]
+__all__ = [
+    "CAPABILITIES",
+    "TWCS_COLUMNS",
+    "TWITTER_EPOCH_MS",
+    "adapter",
+    "read_twitter",
+    "snowflake_time",
+]
 
 Layout = Literal["auto", "twcs", "ibm"]
 
@@ -66,6 +76,17 @@ TWITTER_EPOCH_MS: Final = 1288834974657
 """Milliseconds since the Unix epoch at which Twitter snowflake ids start."""
 
 _TWCS_TIME: Final = "%a %b %d %H:%M:%S %z %Y"
+_WARN_SHARE: Final = 0.05
+
+CAPABILITIES: Final = Capabilities(
+    source="Twitter threads",
+    event_types={"case_created", "message"},
+    message_actors={"customer", "agent"},
+    fields={"is_public", "agent_id", "team"},
+    notes={"*": "a thread holds only tweets"},
+)
+"""What the ``twitter`` adapter's source can produce."""
+
 _MAX_JUMPS: Final = 64  # pointer jumping doubles the reach each round: 2**64 tweets deep
 _CLIENT_KEY: Final = re.compile(r"^client\d*$")
 
@@ -145,15 +166,42 @@ def read_twitter(
     chosen = _detect_layout(source) if layout == "auto" else layout
     if chosen == "ibm":
         mapped = _ibm_events(source, channel=channel, keep_text=keep_text)
-        return finish(mapped, None, source=source_name(source), tz=tz)
+        _warn_brand_started(mapped, source)
+        log = finish(mapped, None, source=source_name(source), tz=tz)
+        return with_capabilities(log, CAPABILITIES)
     mapped, unmapped = _twcs_events(source, channel=channel, keep_text=keep_text, fmt=format)
-    return finish(
+    _warn_brand_started(mapped, source)
+    log = finish(
         mapped,
         unmapped,
         source=source_name(source),
         tz=tz,
         id_dtype={"case_id": "infer", "customer_id": "infer", "event_id": "string"},
     )
+    return with_capabilities(log, CAPABILITIES)
+
+
+def _warn_brand_started(mapped: pl.LazyFrame, source: object) -> None:
+    """Warn when more than 5 % of the threads start with a brand's tweet (agent-created)."""
+    try:
+        counts = (
+            mapped.filter(pl.col("event_type") == "case_created")
+            .select(pl.len().alias("n"), (pl.col("actor") == "agent").sum().alias("brand"))
+            .collect()
+        )
+    except pl.exceptions.PolarsError:
+        return  # an unreadable source fails, naming the file, when the log is read
+    n, brand = int(counts["n"].item()), int(counts["brand"].item() or 0)
+    if n and brand / n > _WARN_SHARE:
+        warnings.warn(
+            f"{source_name(source)}: {brand:,} of {n:,} threads ({brand / n:.1%}) start with a "
+            "brand's tweet (the customer's opening tweet is not in the source, or the brand "
+            "wrote first): they are agent-created cases, outside the first-response "
+            "population under the default policy. Pass Policy(agent_created='include') or "
+            "'second_public_reply' to count them",
+            AdapterWarning,
+            stacklevel=3,
+        )
 
 
 def _detect_layout(source: object) -> Literal["twcs", "ibm"]:
@@ -546,5 +594,6 @@ adapter: Final = FunctionAdapter(
     "twitter",
     "Twitter customer-care threads: the twcs CSV layout or the IBM twitter-care JSON.",
     read_twitter,
+    CAPABILITIES,
 )
 """The ``twitter`` adapter object (see :func:`read_twitter`)."""

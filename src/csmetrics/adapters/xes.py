@@ -21,12 +21,27 @@ default ``"other"`` claims nothing), ``customer_id`` from the customer column wh
 (else the case id: each case its own customer), ``agent_id`` from the resource, and the
 source activity as the pass-through column ``activity``. Exact repeats of a row are kept
 (``duplicates="keep"``): process logs count every recorded activity.
+
+A process log has no customer opener: in the help-desk log 4,462 of 4,580 cases start with
+an agent's activity (``Assign seriousness``, ``Take in charge ticket``), the ticket having
+been opened before the log's first record. By default (``case_opening="first_event"``) a
+case with no activity mapped to ``case_created`` is taken as opened by its customer at its
+first recorded event: a customer ``case_created`` (``activity`` null) is added there, so
+such cases stay in the first-response population. ``case_opening="activity"`` adds nothing:
+those cases are then agent-created (outside first response under the default policy), and
+an :class:`~csmetrics.exceptions.AdapterWarning` gives their number when they are more than
+5 % of the cases.
+
+A process log has no messages either: first-response metrics are not measurable
+(``log.capabilities``) unless ``response_activities=`` names the activities that count as
+an agent's reply.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +50,7 @@ from typing import Any, BinaryIO, Final, Literal, cast
 import attrs
 import polars as pl
 
+from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import (
     ROW_COLUMN,
     FunctionAdapter,
@@ -50,10 +66,12 @@ from csmetrics.adapters._base import (
     text_column,
     ts_text,
 )
+from csmetrics.exceptions import AdapterWarning
 from csmetrics.log import EventLog
 from csmetrics.schema import ACTORS, EVENT_TYPES, STATUSES
 
 __all__ = [
+    "CAPABILITIES",
     "CSV_COLUMNS",
     "HELPDESK_ACTIVITIES",
     "TS_FORMATS",
@@ -118,6 +136,34 @@ TS_FORMATS: Final[tuple[str, ...]] = (
 """Clock-time formats tried, in order, when ``ts_format`` is not given."""
 
 _XES_VALUE_TAGS: Final = frozenset({"string", "date", "int", "float", "boolean", "id"})
+_WARN_SHARE: Final = 0.05
+CaseOpening = Literal["first_event", "activity"]
+_NOTES: Final = {
+    "message": "pass response_activities= to count an activity as the agent's reply",
+    "*": "only the activities its activity table maps",
+}
+
+
+def _capabilities(
+    table: pl.DataFrame, *, response: bool, opening: CaseOpening, fields: set[str]
+) -> Capabilities:
+    """What a process log read with this activity table can produce."""
+    event_types = set(table["__event_type"].to_list())
+    actors = set(table.filter(pl.col("__event_type") == "message")["__actor"].to_list())
+    if response:
+        event_types.add("message")
+        actors.add("agent")
+    if opening == "first_event":
+        event_types.add("case_created")
+    if table["__status"].drop_nulls().len():
+        fields.add("status")
+    return Capabilities(
+        source="a process log",
+        event_types=event_types,
+        message_actors=actors,
+        fields=fields,
+        notes=_NOTES,
+    )
 
 
 @attrs.frozen
@@ -317,6 +363,7 @@ def read_process_log(
     keep: Sequence[str] = (),
     ts_format: str | None = None,
     duplicates: Literal["keep", "reject"] = "keep",
+    case_opening: CaseOpening = "first_event",
     format: TableFormat | None = None,
 ) -> EventLog:
     """Read a process-mining event log (XES, or CSV/Parquet with case columns).
@@ -352,14 +399,26 @@ def read_process_log(
     duplicates
         ``"keep"`` every row as an event (default), or ``"reject"`` exact repeats
         (``duplicate_event``).
+    case_opening
+        ``"first_event"`` (default): a case with no ``case_created`` activity was opened by
+        its customer at its first recorded event (a customer ``case_created`` is added
+        there). ``"activity"``: only the activity table opens cases; a case starting with an
+        agent's activity is agent-created (warned when more than 5 % of the cases).
     format
         The file format when the suffix does not say.
 
     Returns
     -------
     EventLog
-        One event per mapped row (two for a response activity); rows whose activity is not
-        mapped, or that have no case id, are in ``rejected``.
+        One event per mapped row (two for a response activity), plus the added openers;
+        rows whose activity is not mapped, or that have no case id, are in ``rejected``.
+        ``capabilities`` says which event types the activity table can produce.
+
+    Warns
+    -----
+    AdapterWarning
+        ``case_opening="activity"`` and more than 5 % of the cases start with an agent's
+        activity (agent-created: outside the first-response population by default).
 
     Raises
     ------
@@ -375,12 +434,22 @@ def read_process_log(
     ...     "Resource": ["Value 1"] * 3, "Complete Timestamp": [
     ...     "2012/10/09 14:51:01.000", "2012/10/12 15:02:56.000", "2012/10/25 11:54:26.000"]})
     >>> log = read_process_log(rows, tz="Europe/Rome")
-    >>> log.frame.collect().select("event_type", "status").rows()
-    [('assigned', None), ('status_changed', 'solved'), ('status_changed', 'closed')]
+    >>> for row in log.frame.collect().select("event_type", "actor", "status").rows():
+    ...     print(*row)
+    case_created customer None
+    assigned agent None
+    status_changed agent solved
+    status_changed agent closed
+
+    The case has no ``Insert ticket``: it was opened when it was taken in charge.
     """
     name = source_name(source)
     if duplicates not in ("keep", "reject"):
         raise adapter_error(source, f"duplicates must be 'keep' or 'reject' (got {duplicates!r})")
+    if case_opening not in ("first_event", "activity"):
+        raise adapter_error(
+            source, f"case_opening must be 'first_event' or 'activity' (got {case_opening!r})"
+        )
     table = _activity_table(HELPDESK_ACTIVITIES if activities is None else activities, source)
     xes = _is_xes(source)
     defaults = XES_COLUMNS if xes else CSV_COLUMNS
@@ -435,6 +504,11 @@ def read_process_log(
                 *(raw_ts.str.to_datetime(f, strict=False, time_unit="us") for f in formats)
             )
         ts = ts_text(parsed, raw_ts, aware=aware)
+    order = (
+        raw_ts.str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
+        if aware and ts_format is None
+        else parsed
+    )
 
     rows = (
         raw.with_row_index(ROW_COLUMN, offset=1)
@@ -495,19 +569,91 @@ def read_process_log(
                 *extras,
             )
         )
+    keyed = good.select("__case", "__actor", "__event_type", order.alias("__order"))
+    if case_opening == "first_event":
+        parts.insert(0, _openers(good, order, common, extras))
+    else:
+        _warn_agent_started(keyed, source)
     mapped = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else events
-    return finish(
+    log = finish(
         mapped,
         unmapped,
         source=name,
         tz=tz,
         check_duplicates=duplicates == "reject",
     )
+    fields = {"agent_id"} if resource in names else set()
+    fields |= {
+        f for f, c in (("team", team_column), ("priority", priority_column),
+                       ("topic", topic_column)) if c is not None
+    }  # fmt: skip
+    caps = _capabilities(
+        table, response=bool(response_activities), opening=case_opening, fields=fields
+    )
+    return with_capabilities(log, caps)
 
+
+def _openers(
+    good: pl.LazyFrame, order: pl.Expr, common: list[pl.Expr], extras: list[pl.Expr]
+) -> pl.LazyFrame:
+    """A customer ``case_created`` at the first event of each case that has none."""
+    has_opener = (pl.col("__event_type") == "case_created").any().over("__case")
+    first = (
+        good.with_columns(order.alias("__order"))
+        .filter(~has_opener & pl.col("__order").is_not_null())
+        .group_by("__case")
+        .agg(pl.all().sort_by("__order", ROW_COLUMN).first())
+    )
+    return first.select(
+        *common,
+        pl.lit("case_created").alias("event_type"),
+        pl.lit("customer").alias("actor"),
+        pl.lit(None, pl.String).alias("status"),
+        *extras,
+    ).with_columns(
+        pl.lit(None, pl.String).alias("agent_id"), pl.lit(None, pl.String).alias("activity")
+    )
+
+
+def _warn_agent_started(keyed: pl.LazyFrame, source: object) -> None:
+    """Warn when many cases start with an agent's activity (``case_opening="activity"``)."""
+    creator = (
+        pl.col("__actor")
+        .filter(pl.col("__event_type") == "case_created")
+        .sort_by(pl.col("__order").filter(pl.col("__event_type") == "case_created"))
+        .first()
+    )
+    counts = (
+        keyed.group_by("__case")
+        .agg(pl.coalesce(creator, pl.col("__actor").sort_by("__order").first()).alias("creator"))
+        .select(pl.len().alias("n"), (pl.col("creator") == "agent").sum().alias("agent"))
+        .collect()
+    )
+    n, agent = int(counts["n"].item()), int(counts["agent"].item() or 0)
+    if n and agent / n > _WARN_SHARE:
+        warnings.warn(
+            f"{source_name(source)}: {agent:,} of {n:,} cases ({agent / n:.1%}) start with an "
+            "agent's activity and no case_created activity: they are agent-created, outside "
+            "the first-response population under the default policy. Pass "
+            "case_opening='first_event' to take each case as opened by its customer at its "
+            "first recorded event, or map the opening activity to case_created in activities=",
+            AdapterWarning,
+            stacklevel=4,
+        )
+
+
+CAPABILITIES: Final = _capabilities(
+    _activity_table(HELPDESK_ACTIVITIES, "xes"),
+    response=False,
+    opening="first_event",
+    fields={"agent_id"},
+)
+"""What the ``xes`` adapter's source can produce with the default options."""
 
 adapter: Final = FunctionAdapter(
     "xes",
     "Process-mining event logs: XES files, or CSV with case, activity and time columns.",
     read_process_log,
+    CAPABILITIES,
 )
 """The ``xes`` adapter object (see :func:`read_process_log`)."""

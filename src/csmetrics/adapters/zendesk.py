@@ -27,13 +27,18 @@ Mapping (one source update gives one event per relevant child event):
 - ``satisfaction_score`` / a ``SatisfactionRating`` event → ``csat``: good → 5, bad → 1.
 
 Other child events (tags, custom fields, notifications, CCs, SLA) are not events of the
-case and are not reported. Who acted: ``updater_id``/``author_id`` -1 or a ``via`` of a
-rule, trigger or automation → ``system``; the ticket's requester → ``customer``; anyone
-else → ``agent`` (pass ``users=`` to name end users, agents and bots explicitly). The
-channel of a ticket is the ``via`` of the update that created it (``Web form`` →
-``web_form``, ``Mail`` → ``email``, ``Voice`` → ``phone`` …); Twitter direct messages are
-``twitter`` with ``is_public = false``. The customer is the requester. The subject is the
-``topic``.
+case and are not reported. Who acted, in this order: ``updater_id``/``author_id`` -1 or a
+``via`` of a rule, trigger or automation → ``system``; a role given in ``users=``; the
+user's ``role`` in the side-loaded users of the export (``include=users``: a page's
+``"users"`` list; ``end-user`` → ``customer``, ``agent``/``admin`` → ``agent``); the
+ticket's requester → ``customer``; a user the export shows as an assignee → ``agent``
+(only agents can be assigned). Anyone else -- a CC'd end user, a colleague of the requester
+-- has an *unknown role*: ``unknown_authors=`` says how to count them (``"agent"``,
+``"customer"`` or ``"reject"``); by default they count as agents and an
+:class:`~csmetrics.exceptions.AdapterWarning` gives their number. The channel of a
+ticket is the ``via`` of the update that created it (``Web form`` → ``web_form``,
+``Mail`` → ``email``, ``Voice`` → ``phone`` …); Twitter direct messages are ``twitter``
+with ``is_public = false``. The customer is the requester. The subject is the ``topic``.
 
 Examples
 --------
@@ -47,7 +52,8 @@ Examples
 ...     {"id": 2, "ticket_id": 7, "updater_id": 200, "created_at": "2024-03-01T09:30:00Z",
 ...      "via": "Web form", "event_type": "Audit", "child_events": [
 ...         {"id": 21, "event_type": "Comment", "public": True, "author_id": 200},
-...         {"id": 22, "event_type": "Change", "status": "solved", "previous_value": "new"}]}]}
+...         {"id": 22, "event_type": "Change", "status": "solved", "previous_value": "new"}]}],
+...     "users": [{"id": 100, "role": "end-user"}, {"id": 200, "role": "agent"}]}
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.json"
 >>> _ = path.write_text(json.dumps(page))
 >>> log = csm.scan_events(path, adapter="zendesk")
@@ -61,17 +67,20 @@ Examples
 09:30 message agent None
 09:30 status_changed agent solved
 
-Customer 100 created ticket 7 by e-mail; agent 200 replied and solved it half an hour later.
+Customer 100 created ticket 7 by e-mail; agent 200 replied and solved it half an hour later
+(their roles come from the side-loaded ``users``).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 import polars as pl
 
+from csmetrics._capabilities import Capabilities, with_capabilities
 from csmetrics.adapters._base import FunctionAdapter, finish, mapping_from, rejects, source_name
 from csmetrics.adapters._json import (
     Record,
@@ -82,11 +91,11 @@ from csmetrics.adapters._json import (
     timestamp,
     token,
 )
-from csmetrics.exceptions import AdapterError
+from csmetrics.exceptions import AdapterError, AdapterWarning
 from csmetrics.log import EventLog
 from csmetrics.schema import ACTORS, STATUSES
 
-__all__ = ["STATUS_MAP", "VIA_CHANNELS", "adapter", "read_zendesk"]
+__all__ = ["CAPABILITIES", "STATUS_MAP", "VIA_CHANNELS", "adapter", "read_zendesk"]
 
 STATUS_MAP: Final[Mapping[str, str]] = {
     "new": "new",
@@ -177,6 +186,27 @@ _FIELDS: Final = frozenset(
     }
 )
 _CONTAINERS: Final = ("ticket_events", "audits", "tickets", "audit", "ticket")
+_USER_CONTAINERS: Final = ("users", "user")
+UnknownAuthors = Literal["agent", "customer", "reject"]
+
+CAPABILITIES: Final = Capabilities(
+    source="a Zendesk Support export",
+    event_types={
+        "case_created",
+        "message",
+        "note",
+        "status_changed",
+        "assigned",
+        "transferred",
+        "priority_changed",
+        "csat",
+    },
+    message_actors={"customer", "agent", "bot", "system"},
+    fields={"is_public", "status", "agent_id", "team", "priority", "topic", "csat_score"}
+    | {"handle_seconds"},
+    notes={"*": "its exports record comments, field changes and ratings only"},
+)
+"""What the ``zendesk`` adapter's source can produce."""
 
 # the columns of the intermediate rows, one per candidate event
 _ROW_SCHEMA: Final[dict[str, pl.DataType]] = {
@@ -485,13 +515,15 @@ def _ticket(out: _Rows, record: Record, *, tz: str | None) -> None:
     )
 
 
-def _read(source: object, *, tickets: object, tz: str | None) -> _Rows:
+def _read(source: object, *, tickets: object, tz: str | None) -> tuple[_Rows, list[Record]]:
+    """The candidate events and facts, and the side-loaded user records."""
     out = _Rows()
+    users: dict[str, list[Record]] = {"users": []}
     sources: list[tuple[object, bool]] = [(source, False)]
     if tickets is not None:
         sources.append((tickets, True))
     for src, only_tickets in sources:
-        for record in read_records(src, containers=_CONTAINERS, adapter="zendesk"):
+        for record in read_records(src, containers=_CONTAINERS, adapter="zendesk", sideloads=users):
             data = record.data
             if not only_tickets and ("child_events" in data or "events" in data):
                 _update(out, record, tz=tz)
@@ -503,10 +535,43 @@ def _read(source: object, *, tickets: object, tz: str | None) -> _Rows:
                     f"ticket (requester_id); its keys are {sorted(data)[:12]}",
                     fix="pass the JSON of the incremental ticket event export or of ticket audits",
                 )
-    return out
+    return out, users["users"]
+
+
+def _role_actor(record: Record, data: dict[str, Any]) -> tuple[str, str] | None:
+    """A side-loaded user's id and actor, from its ``role`` (``None`` without one)."""
+    user = as_id(record, data.get("id"), "id")
+    role = get(record, data, "role", str)
+    if user is None or role is None:
+        return None
+    actor = _ROLE_ACTORS.get(role.strip().lower())
+    if actor is None:
+        raise record.error(
+            f"unknown user role {role!r} (known: {sorted(_ROLE_ACTORS)})",
+            field="role",
+            fix="pass users={id: 'end-user' | 'agent' | 'bot'} for such users",
+        )
+    return user, actor
+
+
+def _user_roles(records: list[Record], users: object, source: object) -> dict[str, str]:
+    """User id → actor: the side-loaded users, then a users export passed as ``users=``."""
+    roles: dict[str, str] = {}
+    if users is not None and not isinstance(users, Mapping):
+        records = [
+            *records,
+            *read_records(users, containers=_USER_CONTAINERS, adapter="zendesk"),
+        ]
+    for record in records:
+        found = _role_actor(record, record.data)
+        if found is not None:
+            roles[found[0]] = found[1]
+    return roles
 
 
 def _actor_map(users: object, source: object) -> dict[str, str]:
+    if users is not None and not isinstance(users, Mapping):
+        return {}  # a users export: read with the side-loaded users
     mapping = mapping_from(users, what="users", source=source)
     result = {}
     for user, role in mapping.items():
@@ -536,7 +601,8 @@ def read_zendesk(
     *,
     tz: str | None = None,
     tickets: object = None,
-    users: Mapping[str, str] | None = None,
+    users: Mapping[str, str] | object = None,
+    unknown_authors: UnknownAuthors | None = None,
     statuses: Mapping[str, str] | None = None,
     channels: Mapping[str, str] | None = None,
     on_invalid: Literal["raise", "quarantine"] = "raise",
@@ -555,8 +621,16 @@ def read_zendesk(
         Files of the ticket export, for the requester and channel of tickets created before
         the exported window (ticket records inside ``source`` are used too).
     users
-        User id → role (``end-user``, ``agent``, ``admin``, ``bot``, ``system``), overriding
-        the rule "the requester is the customer, anyone else an agent".
+        User id → role (``end-user``, ``agent``, ``admin``, ``bot``, ``system``), or the
+        file(s) of a users export (``GET /api/v2/users``: ``{"users": [{"id": …, "role":
+        …}]}``). Roles given here win over the side-loaded users of the export
+        (``include=users``), which are always read.
+    unknown_authors
+        How to count the events of a user whose role the export does not tell (neither
+        side-loaded, given in ``users=``, the requester nor an assignee): ``"agent"``,
+        ``"customer"`` or ``"reject"`` (to ``rejected`` as ``unknown_actor``). By default
+        they count as agents and an :class:`~csmetrics.exceptions.AdapterWarning` says how
+        many there are: a CC'd end user counted as an agent would answer the ticket.
     statuses
         Extra status values → canonical statuses (custom statuses, other languages).
     channels
@@ -576,7 +650,18 @@ def read_zendesk(
     AdapterError
         A file is missing or not JSON, a record lacks ``ticket_id``/``created_at`` or has a
         field of the wrong type, or holds an unknown value (with ``on_invalid="raise"``).
+
+    Warns
+    -----
+    AdapterWarning
+        Some authors have an unknown role and ``unknown_authors`` was not given: they are
+        counted as agents; the message gives their number and the options.
     """
+    if unknown_authors not in (None, "agent", "customer", "reject"):
+        raise AdapterError(
+            f"{source_name(source)}: 'unknown_authors' must be 'agent', 'customer' or "
+            f"'reject' (got {unknown_authors!r})"
+        )
     if on_invalid not in ("raise", "quarantine"):
         raise AdapterError(
             f"{source_name(source)}: 'on_invalid' must be 'raise' or 'quarantine' "
@@ -591,8 +676,12 @@ def read_zendesk(
         )
     via_map = {**VIA_CHANNELS, **mapping_from(channels, what="channels", source=source)}
     actor_map = _actor_map(users, source)
-    out = _read(source, tickets=tickets, tz=tz)
+    out, side_loaded = _read(source, tickets=tickets, tz=tz)
+    actor_map = {**_user_roles(side_loaded, users, source), **actor_map}
     rows = pl.from_dicts(out.rows, schema=_ROW_SCHEMA)
+    # only agents can be assignees: a user the export shows assigned is an agent
+    assignees = rows.filter(pl.col("event_type") == "assigned")["agent_id"].drop_nulls()
+    actor_map = {**dict.fromkeys(assignees.unique().to_list(), "agent"), **actor_map}
     facts = pl.from_dicts(out.facts, schema=_FACT_SCHEMA)
 
     # per ticket: the requester and the creating via (creation first, then ticket records)
@@ -629,7 +718,7 @@ def read_zendesk(
         .then(pl.lit("system"))
         .when(pl.col("author") == pl.col("requester"))
         .then(pl.lit("customer"))
-        .otherwise(pl.lit("agent"))
+        .otherwise(pl.lit(None, pl.String))
     )
     rows = rows.with_columns(
         status.alias("status"),
@@ -639,9 +728,9 @@ def read_zendesk(
         .alias("channel"),
         pl.when(case_via.is_in(list(_PRIVATE_VIAS))).then(pl.lit(value=False)).alias("is_public"),
     )
+    unmapped: list[pl.LazyFrame] = []
     unknown = (pl.col("event_type") == "status_changed") & pl.col("status").is_null()
     n_unknown = rows.select(unknown.sum()).item()
-    unmapped: list[pl.LazyFrame] = []
     if n_unknown:
         if on_invalid == "raise":
             raise AdapterError(_unknown(rows, unknown, status_map))
@@ -662,6 +751,7 @@ def read_zendesk(
             )
         )
         rows = rows.filter(~unknown)
+    rows = _unknown_authors(rows, unknown_authors, unmapped, source)
     canonical = rows.select(
         "event_id",
         "case_id",
@@ -682,12 +772,59 @@ def read_zendesk(
     assert set(canonical["actor"].drop_nulls().unique()) <= set(ACTORS)
     canonical = integer_ids(canonical, ["case_id", "customer_id"])
     name = source_name(source) if not isinstance(source, str | os.PathLike) else os.fspath(source)
-    return finish(canonical.lazy(), unmapped or None, source=name, tz=None)
+    log = finish(canonical.lazy(), unmapped or None, source=name, tz=None)
+    return with_capabilities(log, CAPABILITIES)
+
+
+def _unknown_authors(
+    rows: pl.DataFrame,
+    how: UnknownAuthors | None,
+    unmapped: list[pl.LazyFrame],
+    source: object,
+) -> pl.DataFrame:
+    """Count the events of authors with an unknown role; treat them as ``how`` says."""
+    unknown = pl.col("actor").is_null()
+    found = rows.filter(unknown)
+    if found.height == 0:
+        return rows
+    if how == "reject":
+        unmapped.append(
+            rejects(
+                found.select(
+                    "source_file",
+                    "source_record",
+                    "source_row",
+                    "case_id",
+                    "event_id",
+                    "author",
+                ).lazy(),
+                "unknown_actor",
+                "actor",
+            )
+        )
+        return rows.filter(~unknown)
+    if how is None:
+        authors = found["author"].unique().sort()
+        shown = ", ".join(authors.head(5).to_list()) + (" …" if authors.len() > 5 else "")
+        tickets = found["case_id"].n_unique()
+        warnings.warn(
+            f"{source_name(source)}: {authors.len()} user(s) ({shown}) wrote "
+            f"{found.height} of {rows.height} events on {tickets} ticket(s) and have no known "
+            "role (not side-loaded, not the requester, never an assignee); they are counted "
+            "as agents, so a CC'd end user's comment would answer a ticket. Export with "
+            "include=users, or pass users={id: 'end-user' | 'agent'} or a users export, or "
+            "unknown_authors='customer' | 'agent' | 'reject' to choose (and silence this)",
+            AdapterWarning,
+            stacklevel=4,
+        )
+        how = "agent"
+    return rows.with_columns(pl.col("actor").fill_null(pl.lit(how)))
 
 
 adapter: Final = FunctionAdapter(
     "zendesk",
     "Zendesk Support incremental ticket events and ticket audits (JSON / NDJSON).",
     read_zendesk,
+    CAPABILITIES,
 )
 """The ``zendesk`` adapter (see :func:`read_zendesk` for its options)."""

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from csmetrics._capabilities import NOT_MEASURABLE, display_value
 from csmetrics._periods import period_label
 from csmetrics.report._data import (
     ALL_LABEL,
@@ -179,6 +180,8 @@ def _figure_cell(row: Mapping[str, Any] | None, column: str = "value") -> str:
     """A formatted figure with its population in a tooltip."""
     if row is None:
         return "—"
+    if row.get(NOT_MEASURABLE) is not None:  # the source cannot produce its events
+        return f'<span class="csm-na">{_e(display_value(row, "—"))}</span>'
     value = row.get(column)
     shown = format_value(value, row["unit"])
     n, n_open = row.get("n"), row.get("n_open")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from csmetrics._capabilities import NOT_MEASURABLE, display_value
 from csmetrics._periods import Period, period_label_expr
 from csmetrics._text import WIDTH, duration, fit_table
 
@@ -55,7 +56,7 @@ def _shown(row: dict[str, object]) -> str:
     if row.get("metric") == "contacts_per_issue":  # a mean per issue, not a total
         value, unit = row.get("mean"), "contacts"
     number = value if isinstance(value, int | float) else None
-    return f"{format_value(number, unit)} (n={row['n']})"
+    return display_value(row, f"{format_value(number, unit)} (n={row['n']})")
 
 
 def headline_table(tidy: pl.DataFrame, column: str | None = None) -> pl.DataFrame:
@@ -64,7 +65,8 @@ def headline_table(tidy: pl.DataFrame, column: str | None = None) -> pl.DataFram
     ``n`` is shown beside each value when a column is given, so every figure carries the
     number of cases behind it.
     """
-    fields = ["metric", "value", "unit", "n", *(["mean"] if "mean" in tidy.columns else [])]
+    why = [NOT_MEASURABLE] if NOT_MEASURABLE in tidy.columns else []
+    fields = ["metric", "value", "unit", "n", *(["mean"] if "mean" in tidy.columns else []), *why]
     formatted = tidy.with_columns(
         pl.Series("shown", [_shown(r) for r in tidy.select(fields).iter_rows(named=True)])
     )
