@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from csmetrics.log import EventLog
 
 __all__ = [
-    "BUILTIN_REQUIRES",
     "EVENT_TOKENS",
     "FIELD_TOKENS",
     "MESSAGE_TOKENS",
@@ -86,47 +85,6 @@ TOKENS: Final[frozenset[str]] = EVENT_TOKENS | MESSAGE_TOKENS | FIELD_TOKENS
 NOT_MEASURABLE: Final = "not_measurable"
 """Name of the tidy-result column holding the reason a metric is not measurable."""
 
-_REPLY: Final = frozenset({"message:agent"})
-_STATUS: Final = frozenset({"status_changed"})
-_COMP: Final = frozenset({"comp_granted"})
-BUILTIN_REQUIRES: Final[Mapping[str, frozenset[str]]] = {
-    # response: a human agent's reply (next reply: and the customer's messages it answers)
-    "first_response_time": _REPLY,
-    "next_reply_time": _REPLY | {"message:customer"},
-    "response_rate": _REPLY,
-    "unanswered_rate": _REPLY,
-    # resolution and status clocks: status changes
-    "first_resolution_time": _STATUS,
-    "full_resolution_time": _STATUS,
-    "reopen_rate": _STATUS,
-    "one_touch_resolution_rate": _STATUS | _REPLY,
-    "requester_wait_time": _STATUS,
-    "agent_wait_time": _STATUS,
-    "on_hold_time": _STATUS,
-    "backlog": _STATUS,
-    # routing, satisfaction, compensation, voice
-    "escalation_rate": frozenset({"escalated"}),
-    "transfer_rate": frozenset({"transferred"}),
-    "csat": frozenset({"csat"}),
-    "comp_rate": _COMP,
-    "comp_value": _COMP | {"field:comp_amount"},
-    "handle_time": frozenset({"field:handle_seconds"}),
-    "abandonment_rate": frozenset({"call_abandoned"}),
-    "volume": frozenset(),
-    # journeys (issues across cases and channels)
-    "channel_switch_rate": frozenset(),
-    "queue_jump_rate": _STATUS,
-    "repeat_contact_rate": frozenset(),
-    "contacts_per_issue": frozenset(),
-    "comp_rate_per_issue": _COMP,
-    "issue_first_response_time": _REPLY,
-    "issue_resolution_time": _STATUS,
-    "cross_channel_fcr": _STATUS,
-    "comp_rate_by_channel": _COMP,
-    "channel_switch_matrix": frozenset(),
-}
-"""The requirement tokens of each built-in metric (``Metric.requires``); a business-time
-twin (``first_response_time_business``) needs what its metric needs."""
 
 _STAT_COLUMNS: Final = frozenset({"value", "mean", "numerator", "denominator"})
 _QUANTILE: Final = re.compile(r"^p\d+(_\d+)?$")
@@ -311,7 +269,8 @@ def unmeasurable(metric_requires: frozenset[str], caps: Capabilities | None) -> 
 
 
 def requires_of(metric: object) -> frozenset[str]:
-    """The requirement tokens of a metric: its ``requires``, else the built-in table.
+    """The requirement tokens of a metric: its ``requires`` (none for a plugin that does not
+    say).
 
     Examples
     --------
@@ -319,12 +278,7 @@ def requires_of(metric: object) -> frozenset[str]:
     >>> sorted(requires_of(csm.metrics.get("comp_value")))
     ['comp_granted', 'field:comp_amount']
     """
-    declared = getattr(metric, "requires", None)
-    if declared is not None:
-        return frozenset(declared)
-    name = str(getattr(metric, "name", ""))
-    base = name.removesuffix("_business")
-    return BUILTIN_REQUIRES.get(name, BUILTIN_REQUIRES.get(base, frozenset()))
+    return frozenset(getattr(metric, "requires", None) or ())
 
 
 def not_measurable_reasons(metrics: Iterable[object], caps: Capabilities | None) -> dict[str, str]:

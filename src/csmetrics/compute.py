@@ -15,6 +15,7 @@ from typing import Final, Literal, overload
 
 import polars as pl
 
+from csmetrics._capabilities import mark_unmeasurable, not_measurable_reasons
 from csmetrics.calendar import BusinessCalendar
 from csmetrics.cases import (
     BUSINESS_COLUMNS,
@@ -441,7 +442,9 @@ def compute(
     names = out.collect_schema().names()
     leading = [*keys, *metric_keys]
     out = out.select(*leading, *(c for c in names if c not in leading))
-    return out.sort(order, nulls_last=True)
+    # a metric whose events the source cannot produce is not measurable: no figure, a reason
+    reasons = not_measurable_reasons(chosen, getattr(log, "capabilities", None))
+    return mark_unmeasurable(out.sort(order, nulls_last=True), reasons)
 
 
 def journey_metrics(

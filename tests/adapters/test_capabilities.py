@@ -11,7 +11,6 @@ import pytest
 
 import csmetrics as csm
 from csmetrics._capabilities import (
-    BUILTIN_REQUIRES,
     NOT_MEASURABLE,
     TOKENS,
     Capabilities,
@@ -24,6 +23,7 @@ from csmetrics._capabilities import (
 from csmetrics.adapters import BUILTINS, get_adapter
 from csmetrics.adapters._base import parse_options
 from csmetrics.cli import main
+from csmetrics.compute import business_twin
 from csmetrics.exceptions import PolicyError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -86,13 +86,20 @@ def test_reasons_name_the_source_the_missing_events_and_the_note() -> None:
     assert unmeasurable(frozenset({"comp_granted"}), None) is None  # None: anything
 
 
-def test_every_builtin_metric_has_requirements() -> None:
-    names = {m.name for m in csm.metrics.builtins()}
-    assert set(BUILTIN_REQUIRES) == names
-    for tokens in BUILTIN_REQUIRES.values():
-        assert tokens <= TOKENS
+def test_every_builtin_metric_declares_its_requirements() -> None:
+    for metric in csm.metrics.builtins():
+        assert metric.requires <= TOKENS, metric.name
+    free = {
+        "volume",
+        "channel_switch_rate",
+        "repeat_contact_rate",
+        "contacts_per_issue",
+        "channel_switch_matrix",
+    }  # need nothing beyond the case table's own events
+    assert {m.name for m in csm.metrics.builtins() if not m.requires} == free
     assert requires_of(csm.metrics.get("comp_rate")) == {"comp_granted"}
-    assert requires_of(_named("first_response_time_business")) == {"message:agent"}
+    twin = business_twin(csm.metrics.get("first_response_time"))
+    assert requires_of(twin) == {"message:agent"}
     assert requires_of(_named("acme_plugin_metric")) == frozenset()  # says nothing: measurable
     declared = _named("mine")
     object.__setattr__(declared, "requires", frozenset({"csat"}))
@@ -294,9 +301,15 @@ def test_report_shows_not_measurable_with_the_reason(
     # text: "—" and the reason, never "0.0%"
     assert main(["report", path, *args]) == 0
     text = capsys.readouterr().out
-    line = next(row for row in text.splitlines() if row.startswith(metric + " "))
-    assert f"— (not measurable: {words}" in line
-    assert "0.0%" not in line
+    lines = text.splitlines()
+    at = next(i for i, row in enumerate(lines) if row.startswith(metric + " "))
+    assert "— (not measurable:" in lines[at]  # the reason wraps inside its cell (100 columns)
+    assert "0.0%" not in lines[at]
+    header = next(row for row in lines if row.startswith("metric "))
+    start, end = header.index("value"), header.index("n_open")
+    block = [lines[at], *(row for row in lines[at + 1 : at + 5] if row.startswith(" "))]
+    cell = " ".join(row[start:end].strip() for row in block)
+    assert f"— (not measurable: {words}" in cell
     # CSV: the value empty, the reason in not_measurable
     out_csv = tmp_path / "r.csv"
     assert main(["report", path, *args, "--format", "csv", "-o", str(out_csv)]) == 0

@@ -14,6 +14,7 @@ comp_rate = _builtin(
         kind="rate",
         definition="Share of cases granted compensation (goodwill credit, refund …) at least once.",
         docs="metrics/comp_rate",
+        requires=frozenset({"comp_granted"}),
         population=counted,
         value=lambda policy: pl.col("comp_count") > 0,
         columns=("comp_count", "merged"),
@@ -30,6 +31,7 @@ comp_value = _builtin(
             "and quantiles are per comped case. One currency per log."
         ),
         docs="metrics/comp_value",
+        requires=frozenset({"comp_granted", "field:comp_amount"}),
         population=lambda policy: counted(policy) & (pl.col("comp_count") > 0),
         value=lambda policy: pl.col("comp_total"),
         columns=("comp_count", "comp_total", "merged"),

@@ -72,6 +72,7 @@ queue_jump_rate = _builtin(
             "Visibility is the case's, taken from its events (DESIGN §2.4)."
         ),
         docs="metrics/queue_jump_rate",
+        requires=frozenset({"status_changed"}),
         population=_all,
         value=lambda policy: pl.col("n_queue_jumps") > 0,
         columns=("n_queue_jumps", "is_open"),
@@ -125,6 +126,7 @@ comp_rate_per_issue = _builtin(
             "public channel are comped more often."
         ),
         docs="metrics/comp_rate_per_issue",
+        requires=frozenset({"comp_granted"}),
         population=_all,
         value=lambda policy: pl.col("comp_count") > 0,
         columns=("comp_count", "is_open"),
@@ -142,6 +144,7 @@ issue_first_response_time = _builtin(
             "reply on any of its cases. No reply yet: open (censored)."
         ),
         docs="metrics/issue_first_response_time",
+        requires=frozenset({"message:agent"}),
         population=_all,
         value=lambda policy: pl.col("first_response_time"),
         columns=("first_response_time",),
@@ -160,6 +163,7 @@ issue_resolution_time = _builtin(
             "of the issue is solved or closed at as_of. Otherwise open (censored)."
         ),
         docs="metrics/issue_resolution_time",
+        requires=frozenset({"status_changed"}),
         population=_all,
         value=lambda policy: pl.col("resolution_time"),
         columns=("resolution_time",),
@@ -190,6 +194,7 @@ cross_channel_fcr = _builtin(
             "as_of are left out and counted in n_open, never guessed."
         ),
         docs="metrics/cross_channel_fcr",
+        requires=frozenset({"status_changed"}),
         population=_fcr_population,
         value=lambda policy: pl.col("resolved_first_contact"),
         columns=("last_resolved_at", "is_fcr_censored", "resolved_first_contact", "merged"),
@@ -210,6 +215,7 @@ comp_rate_by_channel = _builtin(
             "this case (switched_to_public): does comping in public reward public complaints?"
         ),
         docs="metrics/comp_rate_by_channel",
+        requires=frozenset({"comp_granted"}),
         population=counted,
         value=lambda policy: pl.col("comp_count") > 0,
         columns=("comp_count", "channel", "switched_to_public", "merged", "is_open"),

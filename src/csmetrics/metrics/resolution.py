@@ -17,6 +17,7 @@ first_resolution_time = _builtin(
             "time the case was solved or closed. Cases never solved are open."
         ),
         docs="metrics/first_resolution_time",
+        requires=frozenset({"status_changed"}),
         population=counted,
         value=lambda policy: pl.col("first_resolution_time"),
         business="first_resolution_time_business",
@@ -35,6 +36,7 @@ full_resolution_time = _builtin(
             "or closed at as_of. A case reopened and not solved again is open."
         ),
         docs="metrics/full_resolution_time",
+        requires=frozenset({"status_changed"}),
         population=counted,
         value=lambda policy: pl.col("full_resolution_time"),
         business="full_resolution_time_business",
@@ -53,6 +55,7 @@ reopen_rate = _builtin(
             "closed back to new, open, pending or on-hold) at least once."
         ),
         docs="metrics/reopen_rate",
+        requires=frozenset({"status_changed"}),
         population=lambda policy: counted(policy) & pl.col("first_resolved_at").is_not_null(),
         value=lambda policy: pl.col("reopened"),
         columns=("first_resolved_at", "reopened", "merged"),
@@ -69,6 +72,7 @@ one_touch_resolution_rate = _builtin(
             "human agent reply (at most one under the zendesk preset) and never reopened."
         ),
         docs="metrics/one_touch_resolution_rate",
+        requires=frozenset({"status_changed", "message:agent"}),
         population=lambda policy: counted(policy) & ~pl.col("is_open"),
         value=lambda policy: pl.col("one_touch"),
         columns=("one_touch", "is_open", "merged"),

@@ -24,6 +24,7 @@ first_response_time = _builtin(
             "resolution)."
         ),
         docs="metrics/first_response_time",
+        requires=frozenset({"message:agent"}),
         population=customer_cases,
         value=lambda policy: pl.col("first_response_time"),
         business="first_response_time_business",
@@ -51,6 +52,7 @@ next_reply_time = _builtin(
             "pairs. Customer messages still unanswered at as_of make no pair."
         ),
         docs="metrics/next_reply_time",
+        requires=frozenset({"message:agent", "message:customer"}),
         population=counted,
         value=lambda policy: pl.col("next_reply_time"),
         business="next_reply_time_business",
@@ -68,6 +70,7 @@ response_rate = _builtin(
             "that had a human agent reply by as_of."
         ),
         docs="metrics/response_rate",
+        requires=frozenset({"message:agent"}),
         population=customer_cases,
         value=lambda policy: pl.col("first_response_at").is_not_null(),
         columns=("first_response_at", "agent_created", "merged"),
@@ -84,6 +87,7 @@ unanswered_rate = _builtin(
             "1 - response_rate."
         ),
         docs="metrics/unanswered_rate",
+        requires=frozenset({"message:agent"}),
         population=customer_cases,
         value=lambda policy: pl.col("first_response_at").is_null(),
         columns=("first_response_at", "agent_created", "merged"),

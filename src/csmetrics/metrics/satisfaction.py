@@ -18,6 +18,7 @@ csat = _builtin(
             "its latest answer."
         ),
         docs="metrics/csat",
+        requires=frozenset({"csat"}),
         population=lambda policy: counted(policy) & pl.col("csat_score").is_not_null(),
         value=lambda policy: pl.col("csat_score"),
         columns=("csat_score", "merged"),

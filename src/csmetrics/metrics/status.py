@@ -21,6 +21,7 @@ def _status_clock(name: str, statuses: str) -> Metric:
                 "open runs to as_of, so this is known for every case."
             ),
             docs=f"metrics/{name}",
+            requires=frozenset({"status_changed"}),
             population=counted,
             value=lambda policy: pl.col(name),
             columns=(name, "merged"),

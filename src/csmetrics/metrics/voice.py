@@ -17,6 +17,7 @@ handle_time = _builtin(
             "after-contact work) over its events, for cases that record it."
         ),
         docs="metrics/handle_time",
+        requires=frozenset({"field:handle_seconds"}),
         population=lambda policy: counted(policy) & pl.col("handle_time").is_not_null(),
         value=lambda policy: pl.col("handle_time"),
         columns=("handle_time", "merged"),
@@ -33,6 +34,7 @@ abandonment_rate = _builtin(
             "agent answered."
         ),
         docs="metrics/abandonment_rate",
+        requires=frozenset({"call_abandoned"}),
         population=lambda policy: counted(policy) & (pl.col("channel_kind") == "voice"),
         value=lambda policy: pl.col("abandoned"),
         columns=("channel_kind", "abandoned", "merged"),

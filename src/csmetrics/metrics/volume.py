@@ -32,6 +32,7 @@ backlog = _builtin(
             "creation until its last solve. Without a period: cases open at as_of."
         ),
         docs="metrics/backlog",
+        requires=frozenset({"status_changed"}),
         population=counted,
         value=lambda policy: pl.col("is_open"),
         columns=("created_at", "last_resolved_at", "is_open", "merged"),
