@@ -411,6 +411,7 @@ def _from_raw(
     id_dtype: IdDtype | Mapping[str, IdDtype],
     check_duplicates: bool,
     source: str,
+    skip_blank_rows: bool = False,
 ) -> EventLog:
     try:
         schema = raw.collect_schema()
@@ -426,6 +427,8 @@ def _from_raw(
     integer_strings = [c for c in text_ids if kinds[c] == "int"]
     inferred = _integer_string_ids(raw, to_infer, source)
     integer_strings += inferred
+    if skip_blank_rows:  # a blank CSV line is not a row (as in pandas and spreadsheets)
+        raw = raw.filter(~pl.all_horizontal(pl.all().is_null()))
     annotated = annotate(
         raw,
         tz=tz,
@@ -620,8 +623,7 @@ def _scan_csv(matches: Sequence[str], path: str, separator: str, encoding: str) 
         )
         for header, files in groups.items()
     ]
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")
-    return frame.filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines are not rows
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")
 
 
 def _ndjson_names(path: str) -> list[str]:
@@ -849,6 +851,7 @@ def scan_events(
         id_dtype=id_dtype,
         check_duplicates=check_duplicates,
         source=name,
+        skip_blank_rows=all(f == "csv" for f in formats),
     )
 
 
