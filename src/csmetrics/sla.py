@@ -29,7 +29,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 import attrs
@@ -39,6 +38,7 @@ from csmetrics._events import _SENTINEL, seg_count
 from csmetrics._toml import read_toml
 from csmetrics.calendar import BusinessCalendar, business_deadline, business_duration
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, aggregate_cases, annotated_events
+from csmetrics._frozen import FrozenMapping
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted, customer_cases, resolution_start
@@ -274,7 +274,7 @@ def _targets(value: object) -> Mapping[str, SlaTarget]:
     if unknown:
         raise PolicyError(f"unknown target(s) {unknown}; targets are {list(TARGETS)}")
     ordered = {k: SlaTarget.from_value(value[k], where=k) for k in TARGETS if k in value}
-    return MappingProxyType(ordered)
+    return FrozenMapping(ordered)
 
 
 def _non_empty_targets(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -286,7 +286,7 @@ def _non_empty_targets(instance: object, attribute: attrs.Attribute[Any], value:
 
 def _conditions(value: object) -> Mapping[str, tuple[str, ...]]:
     if value is None:
-        return MappingProxyType({})
+        return FrozenMapping({})
     if not isinstance(value, Mapping):
         raise PolicyError(
             f"'when' must map case attributes to values, e.g. {{'priority': ['urgent']}} "
@@ -303,7 +303,7 @@ def _conditions(value: object) -> Mapping[str, tuple[str, ...]]:
         if not items:
             raise PolicyError(f"'when.{key}' lists no value; remove it to match every case")
         out[str(key)] = items
-    return MappingProxyType(out)
+    return FrozenMapping(out)
 
 
 def _text(value: object) -> str:
