@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 import polars as pl
 
 import csmetrics as csm
+from csmetrics import _outputs
 from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
@@ -123,6 +124,17 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
 def _add_output(parser: argparse.ArgumentParser, default: str = "table") -> None:
     parser.add_argument("--format", default=default, choices=FORMATS, help="output format")
     parser.add_argument("-o", "--output", help="write here instead of standard output")
+    _add_csv_raw(parser)
+
+
+def _add_csv_raw(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--csv-raw",
+        dest="csv_raw",
+        action="store_true",
+        help="write CSV text cells verbatim (by default a cell starting with = + - @ tab or "
+        "CR gets a leading ' so spreadsheets do not run it as a formula)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output format (html: the self-contained report with charts; needs -o)",
     )
     report.add_argument("-o", "--output", help="write here instead of standard output")
+    _add_csv_raw(report)
 
     cases = commands.add_parser("cases", help="the case table (one row per case)")
     _add_input(cases)
@@ -179,7 +192,10 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check an event log against the schema")
     _add_input(validate)
-    validate.add_argument("--rejects", help="write rejected rows (with reasons) here")
+    validate.add_argument(
+        "--rejects", help="write rejected rows (with reasons) here: .csv, .json, .parquet"
+    )
+    _add_csv_raw(validate)
 
     journeys = commands.add_parser(
         "journeys", help="cross-channel journeys: switches, queue jumps, cross-channel FCR"
@@ -221,17 +237,10 @@ def _read(args: argparse.Namespace) -> csm.EventLog:
 
 
 def _write(frame: pl.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:
-    if fmt == "parquet":
-        if not output:
-            raise PolicyError("--format parquet needs -o/--output FILE")
-        frame.write_parquet(output)
+    if fmt in ("parquet", "csv", "json"):  # durations, nested values, formulas: see _outputs
+        _outputs.write_frame(frame, output, fmt)
         return
-    if fmt == "csv":
-        text = frame.write_csv()
-    elif fmt == "json":
-        text = frame.write_json()
-    else:
-        text = render_table(frame, title=title) + "\n"
+    text = render_table(frame, title=title) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -243,10 +252,7 @@ def _write_rejects(log: csm.EventLog, path: str | None) -> int:
         return 0
     rejected = log.rejected.collect()
     if path:
-        if path.endswith(".parquet"):
-            rejected.write_parquet(path)
-        else:
-            rejected.write_csv(path)
+        _outputs.write_frame(rejected, path)  # by suffix: .csv, .json, .ndjson, .parquet
     return rejected.height
 
 
@@ -391,7 +397,7 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
     log = _read(args)
     identity = None
     if args.identity:
-        identity = csm.IdentityMap.from_frame(csm.scan_events(args.identity).frame)
+        identity = csm.IdentityMap.from_frame(_outputs.read_table(args.identity))
     options: dict[str, Any] = {
         "window": args.window,
         "same_topic": args.same_topic,
@@ -409,7 +415,7 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
             policy=options["policy"],
             identity=identity,
         ).collect()
-        issues.write_parquet(args.issues)
+        _outputs.write_frame(issues, args.issues, "parquet")
         sys.stderr.write(f"csmetrics: {issues.height} issues written to {args.issues}\n")
     if args.format == "table":
         shown = headline_table(result)
@@ -460,6 +466,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_OUTPUTS = {"-o/--output": "output", "--rejects": "rejects", "--issues": "issues"}
+
 _COMMANDS = {
     "demo": _cmd_demo,
     "report": _cmd_report,
@@ -476,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        _outputs.FORMULA_ESCAPE[0] = not getattr(args, "csv_raw", False)
+        _outputs.check_outputs(  # before any work: folders exist, no input is overwritten
+            {o: getattr(args, a, None) for o, a in _OUTPUTS.items()},
+            [getattr(args, a, None) for a in ("events", "identity", "calendar", "sla")],
+        )
         return _COMMANDS[args.command](args)
     except CsMetricsError as exc:
         if args.debug:
