@@ -58,9 +58,7 @@ class LimitedReader:
     one text node longer than ``limit``; it is refused before the parser buffers it.
     """
 
-    def __init__(
-        self, raw: object, limit: int, on_too_long: Callable[[int], Exception]
-    ) -> None:
+    def __init__(self, raw: object, limit: int, on_too_long: Callable[[int], Exception]) -> None:
         self._raw = raw
         self._limit = limit
         self._on_too_long = on_too_long

@@ -88,8 +88,10 @@ def _is_one_shot(obj: object) -> bool:
     if not hasattr(obj, "__arrow_c_stream__"):
         return False
     name = type(obj).__name__
-    return "Reader" in name or "Stream" in name or not (
-        type(obj).__module__.startswith("pyarrow") or hasattr(obj, "__arrow_c_array__")
+    return (
+        "Reader" in name
+        or "Stream" in name
+        or not (type(obj).__module__.startswith("pyarrow") or hasattr(obj, "__arrow_c_array__"))
     )
 
 
@@ -561,7 +563,8 @@ def _matches(path: str, fmt: Format) -> list[str]:
                 f"a folder ({path!r}) is read as hive-partitioned Parquet; for {fmt} files "
                 f"pass a glob such as {os.path.join(path, '*.' + fmt)!r}"
             )
-        matches = sorted(_glob.glob(os.path.join(_glob.escape(path), "**", "*.parquet"), recursive=True))
+        pattern = os.path.join(_glob.escape(path), "**", "*.parquet")
+        matches = sorted(_glob.glob(pattern, recursive=True))
         if not matches:
             raise _file_error(path, fmt, "no .parquet file in the folder", "check the path")
         return matches

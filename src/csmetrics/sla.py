@@ -35,10 +35,10 @@ import attrs
 import polars as pl
 
 from csmetrics._events import _SENTINEL, seg_count
+from csmetrics._frozen import FrozenMapping
 from csmetrics._toml import read_toml
 from csmetrics.calendar import BusinessCalendar, business_deadline, business_duration
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, aggregate_cases, annotated_events
-from csmetrics._frozen import FrozenMapping
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted, customer_cases, resolution_start

@@ -469,8 +469,7 @@ def check_time_zone(tz: object, *, name: str = "tz") -> None:
         zoneinfo.ZoneInfo(tz)  # type: ignore[arg-type]  # checked here
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise PolicyError(
-            f"{name!r} must be an IANA time zone name such as 'Europe/Paris' or 'UTC' "
-            f"(got {tz!r})"
+            f"{name!r} must be an IANA time zone name such as 'Europe/Paris' or 'UTC' (got {tz!r})"
         ) from exc
     try:
         pl.Series([dt.datetime(2024, 1, 1)]).dt.replace_time_zone(str(tz))

@@ -35,6 +35,7 @@ from typing import Any, BinaryIO, Final, Literal, cast
 import attrs
 import polars as pl
 
+from csmetrics._limits import MAX_TOKEN_BYTES, LimitedReader
 from csmetrics.adapters._base import (
     ROW_COLUMN,
     FunctionAdapter,
@@ -228,7 +229,8 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
     in_trace = False
     try:
         with _open(path) as handle:
-            for action, element in ET.iterparse(handle, events=("start", "end")):
+            limited = LimitedReader(handle, MAX_TOKEN_BYTES, lambda at: _too_long(path, at))
+            for action, element in ET.iterparse(limited, events=("start", "end")):
                 tag = _local(element.tag)
                 if action == "start":
                     if tag == "trace":
@@ -274,6 +276,15 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
             fix="check the file is an XES event log",
         )
     return _rows_to_frame(rows)
+
+
+def _too_long(path: str, offset: int) -> Exception:
+    return adapter_error(
+        path,
+        f"an attribute value or text longer than {MAX_TOKEN_BYTES:,} bytes (near byte "
+        f"{offset:,}), more than an event log needs",
+        fix="check the file is the XES export you meant; long free text belongs in a separate file",
+    )
 
 
 def _rows_to_frame(rows: list[dict[str, str]]) -> pl.DataFrame:
