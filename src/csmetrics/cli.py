@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -382,7 +383,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     log = _read(args).checked("quarantine")
-    n_good = log.frame.select(pl.len()).collect().item()
+    with warnings.catch_warnings(record=True) as caught:  # cross-row facts: one line each
+        warnings.simplefilter("always", csm.CsMetricsWarning)
+        n_good = log.collect(on_invalid="quarantine").height
+    for warning in caught:
+        sys.stderr.write(f"csmetrics: warning: {warning.message}\n")
     n_rejected = _write_rejects(log, args.rejects)
     sys.stdout.write(f"{n_good} valid events, {n_rejected} rejected\n")
     if n_rejected and log.rejected is not None:

@@ -11,6 +11,8 @@ would naturally catch, so ``except ValueError`` keeps working::
     ├── UnknownMetricError(KeyError)  an unknown metric name (suggests close names)
     └── PluginError(ImportError)      a plugin that fails to load or to conform
 
+    CsMetricsWarning(UserWarning)     legal but suspicious data (counts and the fix)
+
 Messages name the file or column, the rule, how many rows break it, the first offending
 values and how to fix it.
 """
@@ -24,6 +26,7 @@ __all__ = [
     "AdapterError",
     "CalendarError",
     "CsMetricsError",
+    "CsMetricsWarning",
     "PluginError",
     "PolicyError",
     "SchemaError",
@@ -114,3 +117,9 @@ class UnknownMetricError(CsMetricsError, KeyError):
 
 class PluginError(CsMetricsError, ImportError):
     """A plugin fails to load or does not conform to the plugin contract."""
+
+
+class CsMetricsWarning(UserWarning):
+    """Data that breaks no rule but is probably wrong (a case with two customers, a merge
+    cycle …); the message gives the counts and the fix. Turn it into an error with
+    ``warnings.simplefilter("error", csmetrics.CsMetricsWarning)``."""

@@ -32,6 +32,7 @@ from csmetrics.validate import (
     annotate,
     raise_first,
     unreadable,
+    warn_integrity,
 )
 
 __all__ = ["EventLog", "IdDtype", "scan_events"]
@@ -386,7 +387,10 @@ class EventLog:
                     self._annotated.raise_naive()
                 elif on_invalid == "raise":
                     self._raise_source_rejects()
-                return self.frame.collect()
+                good = self.frame.collect()
+                if self.rejected is not None:  # not for data csmetrics made itself
+                    warn_integrity(good, self.source, stacklevel=2)
+                return good
             rows = self._annotated.canonical_with_reason().collect()
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise unreadable(self.source, exc) from exc
@@ -394,7 +398,9 @@ class EventLog:
             raise_first(self._annotated)  # names the rule, the count and the fix
             rows = rows.filter(pl.col("reason").is_null())  # unreachable unless data changed
         self._raise_source_rejects()
-        return rows.drop("reason")
+        rows = rows.drop("reason")
+        warn_integrity(rows, self.source, stacklevel=2)  # two customers, merge loops
+        return rows
 
 
 def _empty_rejects(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -9,6 +9,7 @@ raises on the first broken rule or splits the rows into ``(good, rejected)``.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 import zoneinfo
 from collections.abc import Collection, Sequence
 from typing import Final, Literal, overload
@@ -16,7 +17,7 @@ from typing import Final, Literal, overload
 import attrs
 import polars as pl
 
-from csmetrics.exceptions import PolicyError, SchemaError
+from csmetrics.exceptions import CsMetricsWarning, PolicyError, SchemaError
 from csmetrics.schema import (
     ACTOR_DTYPE,
     CANONICAL_COLUMNS,
@@ -965,3 +966,79 @@ def validate(
         raise PolicyError(f"'mode' must be in ('raise', 'split') (got {mode!r})")
     log = frame if isinstance(frame, EventLog) else EventLog.from_frame(frame, tz=tz)
     return log.validate(mode)
+
+
+def integrity_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Count what breaks no per-row rule but cannot be right across rows.
+
+    ``frame`` is canonical (the good rows). Returns ``two_customers`` (cases whose events
+    name more than one ``customer_id``), ``self_merges`` (``merged`` events whose
+    ``merged_into`` is their own case) and ``merge_cycles`` (cases whose chain of merges
+    never ends: A → B → A, or into such a loop).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> integrity_counts(pl.DataFrame({"case_id": [1, 1, 2, 3], "customer_id": [7, 8, 9, 9],
+    ...     "event_type": ["message", "merged", "merged", "merged"],
+    ...     "merged_into": [None, 1, 3, 2]}))
+    {'two_customers': 1, 'self_merges': 1, 'merge_cycles': 2}
+    """
+    two = (
+        frame.group_by("case_id")
+        .agg(pl.col("customer_id").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+        .height
+    )
+    merges = (
+        frame.filter((pl.col("event_type") == "merged") & pl.col("merged_into").is_not_null())
+        .select("case_id", "merged_into")
+        .unique()
+    )
+    self_merges = merges.filter(pl.col("case_id") == pl.col("merged_into"))
+    edges = merges.filter(pl.col("case_id") != pl.col("merged_into"))
+    # cases left after repeatedly removing those whose every merge target ends somewhere
+    # (merges are a small share of events: a plain walk over them)
+    targets: dict[object, set[object]] = {}
+    sources: dict[object, set[object]] = {}
+    for case, target in edges.iter_rows():
+        targets.setdefault(case, set()).add(target)
+        sources.setdefault(target, set()).add(case)
+    pending = {case: len(out) for case, out in targets.items()}
+    ends = [t for t in sources if t not in targets]
+    while ends:
+        for case in sources.get(ends.pop(), ()):
+            pending[case] -= 1
+            if pending[case] == 0:
+                ends.append(case)
+    cycles = sum(1 for n in pending.values() if n > 0)
+    return {"two_customers": two, "self_merges": self_merges.height, "merge_cycles": cycles}
+
+
+def warn_integrity(frame: pl.DataFrame, source: str, *, stacklevel: int = 2) -> dict[str, int]:
+    """Emit one :class:`~csmetrics.CsMetricsWarning` when :func:`integrity_counts` finds any.
+
+    Returns the counts.
+    """
+    counts = integrity_counts(frame)
+    parts = []
+    if counts["two_customers"]:
+        parts.append(
+            f"{counts['two_customers']} case(s) name more than one customer_id (per-customer "
+            "metrics count such a case under one of them)"
+        )
+    if counts["self_merges"]:
+        parts.append(f"{counts['self_merges']} merged event(s) merge a case into itself")
+    if counts["merge_cycles"]:
+        parts.append(
+            f"{counts['merge_cycles']} case(s) are merged in a loop (A into B into A) or into "
+            "one, so no case survives them"
+        )
+    if parts:
+        warnings.warn(
+            f"{source}: {'; '.join(parts)}. Fix the source's case and merge records (an "
+            "adapter's mapping), or drop those events.",
+            CsMetricsWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return counts

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ from csmetrics.adapters._base import (
     text_column,
     ts_text,
 )
+from csmetrics.exceptions import CsMetricsWarning
 from csmetrics.log import EventLog
 from csmetrics.schema import ACTORS, EVENT_TYPES, STATUSES
 
@@ -226,6 +228,7 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
     trace_attrs: dict[str, str] = {}
     event_attrs: dict[str, str] | None = None
     depth_in_value = 0  # > 0 inside a nested attribute (list/container children)
+    outside = 0  # events outside any trace: no case to put them in
     in_trace = False
     try:
         with _open(path) as handle:
@@ -237,6 +240,8 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
                         in_trace, trace_attrs, trace_rows = True, {}, []
                     elif tag == "event" and in_trace:
                         event_attrs = {}
+                    elif tag == "event":
+                        outside += 1
                     elif tag in _XES_VALUE_TAGS or tag in ("list", "container", "values"):
                         depth_in_value += 1
                         if depth_in_value == 1 and tag in _XES_VALUE_TAGS and in_trace:
@@ -274,6 +279,13 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
             path,
             "holds no <trace> with <event> elements",
             fix="check the file is an XES event log",
+        )
+    if outside:
+        warnings.warn(
+            f"{path}: {outside} <event> element(s) outside any <trace> were skipped (an event "
+            "needs the case its trace names); move them into their traces",
+            CsMetricsWarning,
+            stacklevel=2,
         )
     return _rows_to_frame(rows)
 
