@@ -667,20 +667,28 @@ def _scan_binary(matches: Sequence[str], fmt: Format, hive: str | None) -> pl.La
     schemas = [f.collect_schema() for f in frames]
     if all(s == schemas[0] for s in schemas):
         return scan(list(matches), glob=False)
-    try:
+    mismatch = _schema_mismatch(matches, schemas, fmt)
+    if mismatch is not None:
+        raise mismatch
+    try:  # missing columns are null, numbers widen, other types read as text
         return pl.concat(frames, how="diagonal_relaxed")
     except pl.exceptions.PolarsError as exc:
-        raise _schema_mismatch(matches, schemas, fmt) from exc
+        raise unreadable(repr(list(matches)[:5]), exc) from exc
 
 
-def _schema_mismatch(matches: Sequence[str], schemas: Sequence[pl.Schema], fmt: str) -> SchemaError:
-    """Name the files whose columns cannot be read as one table, and the column."""
+def _schema_mismatch(
+    matches: Sequence[str], schemas: Sequence[pl.Schema], fmt: str
+) -> SchemaError | None:
+    """The error naming the files whose column types cannot be read as one (nested in one
+    file and not in another), or ``None``."""
     for name in dict.fromkeys(n for s in schemas for n in s.names()):
         kinds: dict[str, str] = {}
+        nested = set()
         for match, schema in zip(matches, schemas, strict=True):
             if name in schema:
                 kinds.setdefault(str(schema[name]), match)
-        if len(kinds) > 1:
+                nested.add(schema[name].is_nested() or schema[name] == pl.Object)
+        if len(kinds) > 1 and True in nested:
             shown = "; ".join(f"{kind} in {path!r}" for kind, path in kinds.items())
             return SchemaError(
                 f"bad_type: the {fmt} files do not agree on the type of column {name!r}: "
@@ -689,11 +697,7 @@ def _schema_mismatch(matches: Sequence[str], schemas: Sequence[pl.Schema], fmt: 
                 reason="bad_type",
                 column=name,
             )
-    return SchemaError(
-        f"bad_type: the {fmt} files {list(matches)[:5]} cannot be read as one table; fix: "
-        "write them with the same columns and types.",
-        reason="bad_type",
-    )
+    return None
 
 
 def _scan_raw(path: str, fmt: Format, *, separator: str, encoding: str) -> pl.LazyFrame:
