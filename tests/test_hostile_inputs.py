@@ -398,7 +398,9 @@ def test_a_huge_xes_attribute_is_refused_while_streaming(tmp_path: Path) -> None
 @pytest.mark.parametrize("end", ["\n\n", "\n\n\n", "\r\n\r\n"])
 def test_trailing_blank_lines_are_not_rows(tmp_path: Path, end: str) -> None:
     path = write(tmp_path / "t.csv", [HEADER, *rows_text(2)], end=end)
-    assert csm.scan_events(path).collect().height == 2  # was: null_key, file refused
+    assert csm.scan_events(path).validate("raise").collect().height == 2  # was: null_key
+    good, rejected = csm.scan_events(path).validate("split")
+    assert (good.collect().height, rejected.collect().height) == (2, 0)
 
 
 def test_a_dst_gap_hint_says_the_local_time_does_not_exist(tmp_path: Path) -> None:
