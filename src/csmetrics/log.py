@@ -171,7 +171,9 @@ class EventLog:
     Attributes
     ----------
     frame
-        The events that break no rule, in the canonical schema, as a lazy frame.
+        The plan of the events that break no rule, in the canonical schema. Collecting it
+        yourself does not check anything: rows that break a rule are simply absent (they are
+        in ``rejected``). :meth:`collect` checks and raises.
     rejected
         The rows that break a rule, unchanged, with ``reason`` and ``reason_column``;
         ``None`` for a log built from data csmetrics produced itself (trusted).
@@ -224,7 +226,9 @@ class EventLog:
             lower bound / one day after now.
         id_dtype
             ``"auto"`` (default) keeps integer ids integers and text ids text; ``"infer"``
-            turns text ids that are all integers in the first 10,000 rows into Int64;
+            turns text ids that are all integers in the first 10,000 rows into Int64 (a
+            later value that would not read back as the same text, such as ``007`` or
+            ``+7``, is then ``bad_type``, never another id);
             ``"int"`` / ``"string"`` force the type. A mapping sets it per id column.
             ``merged_into`` always follows ``case_id``.
         check_duplicates
@@ -784,8 +788,9 @@ def scan_events(
         Nothing has been read yet beyond the schema, the first and last bytes of each
         Parquet/Arrow file (to catch truncated files), and for CSV/NDJSON the first 10,000
         rows' ids (to tell integer ids) and the first MiB of the first file (64 KiB of the
-        next 99) to check the encoding. NDJSON keys are taken from the first 10,000 records
-        of the first file.
+        next 99) to check the encoding; the header line of every CSV file. NDJSON keys are
+        the union of the keys of the first 10,000 records of every file. A path that exists
+        is read as that file (``[`` in its name is no glob).
 
     Raises
     ------
