@@ -87,6 +87,12 @@ def test_a_one_shot_arrow_stream_is_read_once() -> None:
     volume = csm.compute(table.to_reader(), "volume").collect()  # was: volume 0
     assert volume["value"].item() == 3  # three cases, each created and answered
     assert csm.case_table(table.to_reader()).collect().height == 3
+    pd = pytest.importorskip("pandas")
+    frame = canonical_frame(1).to_pandas()
+    assert csm.EventLog.from_frame(frame).collect()["channel"][0] == "email"
+    frame["channel"] = "chat"  # a re-readable table is read afresh each time, never cached
+    assert csm.EventLog.from_frame(frame).collect()["channel"][0] == "chat"
+    assert isinstance(frame, pd.DataFrame)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "ndjson", "parquet"])

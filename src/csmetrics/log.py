@@ -88,12 +88,8 @@ def _is_one_shot(obj: object) -> bool:
     """An Arrow stream that can be consumed only once (a ``RecordBatchReader`` and the like)."""
     if not hasattr(obj, "__arrow_c_stream__"):
         return False
-    name = type(obj).__name__
-    return (
-        "Reader" in name
-        or "Stream" in name
-        or not (type(obj).__module__.startswith("pyarrow") or hasattr(obj, "__arrow_c_array__"))
-    )
+    name = type(obj).__name__  # RecordBatchReader, RecordBatchStreamReader, ArrayStream …
+    return ("Reader" in name or "Stream" in name) and not _is_pandas_frame(obj)
 
 
 def _to_lazy(obj: object) -> pl.LazyFrame:
