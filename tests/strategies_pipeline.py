@@ -73,6 +73,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Row], Row], str]] = {
     "minus_comp": (_set(event_type="comp_granted", comp_amount=-1.0), "bad_comp_amount"),
     "nan_comp": (_set(event_type="comp_granted", comp_amount=float("nan")), "bad_comp_amount"),
     "csat_9": (_set(event_type="csat", csat_score=9.0), "bad_csat_score"),
+    "huge_comp": (_set(event_type="comp_granted", comp_amount=9.3e12), "value_out_of_range"),
     "merge_nowhere": (_set(event_type="merged", merged_into=None), "missing_merge_target"),
     "in_1970": (_set(ts="1970-01-01T00:00:00Z"), "ts_out_of_range"),
     "in_2999": (_set(ts="2999-01-01T00:00:00Z"), "ts_out_of_range"),

@@ -417,9 +417,10 @@ def test_raise_message_lists_the_other_broken_rules() -> None:
 
 def test_reason_codes_are_the_documented_ones() -> None:
     assert REASONS == (
-        "missing_column", "bad_type", "naive_timestamp", "null_key", "unknown_event_type",
-        "unknown_actor", "missing_status", "unknown_status", "bad_comp_amount",
-        "bad_csat_score", "missing_merge_target", "ts_out_of_range", "duplicate_event",
+        "missing_column", "ragged_row", "bad_type", "naive_timestamp", "null_key",
+        "unknown_event_type", "unknown_actor", "missing_status", "unknown_status",
+        "bad_comp_amount", "bad_csat_score", "value_out_of_range", "missing_merge_target",
+        "ts_out_of_range", "duplicate_event",
     )  # fmt: skip
 
 

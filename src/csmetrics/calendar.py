@@ -43,6 +43,7 @@ import polars as pl
 from csmetrics import _calendar_table as _tables
 from csmetrics._toml import read_toml
 from csmetrics.exceptions import CalendarError, PolicyError, SchemaError
+from csmetrics.validate import check_time_zone
 
 __all__ = [
     "WEEKDAYS",
@@ -301,6 +302,7 @@ def _check_zone(instance: object, attribute: attrs.Attribute[Any], value: object
         if not isinstance(value, str) or not value.strip():
             raise ValueError(value)
         zoneinfo.ZoneInfo(value)
+        check_time_zone(value)  # one Polars knows too ('localtime' is not)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise CalendarError(
             f"'timezone' must be an IANA time zone such as 'Europe/Paris' or 'UTC' (got {value!r})"

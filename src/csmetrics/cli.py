@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ import polars as pl
 
 import csmetrics as csm
 from csmetrics import _cli_args as check
+from csmetrics import _outputs
 from csmetrics._periods import Period, parse_range
 from csmetrics._progress import Steps, since_process_start
 from csmetrics._text import WIDTH, wrap
@@ -159,6 +161,17 @@ def _add_output(parser: argparse.ArgumentParser, default: str = "table") -> None
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write here instead of standard output"
     )
+    _add_csv_raw(parser)
+
+
+def _add_csv_raw(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--csv-raw",
+        dest="csv_raw",
+        action="store_true",
+        help="write CSV text cells verbatim (by default a cell starting with = + - @ tab or "
+        "CR gets a leading ' so spreadsheets do not run it as a formula)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -264,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "-o", "--output", metavar="FILE", help="write here instead of standard output"
     )
+    _add_csv_raw(report)
 
     cases = commands.add_parser("cases", help="the case table (one row per case)")
     _add_input(cases)
@@ -279,8 +293,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check an event log against the schema")
     _add_input(validate)
     validate.add_argument(
-        "--rejects", metavar="FILE", help="write rejected rows (with reasons) here"
+        "--rejects",
+        metavar="FILE",
+        help="write rejected rows (with reasons) here: .csv, .json, .parquet",
     )
+    _add_csv_raw(validate)
 
     journeys = commands.add_parser(
         "journeys", help="cross-channel journeys: switches, queue jumps, cross-channel FCR"
@@ -350,18 +367,10 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _write(frame: pl.DataFrame, fmt: str, output: str | None, *, title: str | None = None) -> None:
-    if fmt == "parquet":
-        if not output:
-            raise PolicyError("--format parquet needs -o/--output FILE")
-        frame.write_parquet(output)
+    if fmt in ("parquet", "csv", "json"):  # durations, nested values, formulas: see _outputs
+        _outputs.write_frame(frame, output, fmt)
         return
-    if fmt == "csv":
-        text = frame.write_csv()
-    elif fmt == "json":
-        text = frame.write_json()
-    else:
-        text = render_table(frame, title=title) + "\n"
-    _emit(text, output)
+    _emit(render_table(frame, title=title) + "\n", output)
 
 
 def _write_rejects(log: csm.EventLog, path: str | None) -> int:
@@ -369,10 +378,7 @@ def _write_rejects(log: csm.EventLog, path: str | None) -> int:
         return 0
     rejected = log.rejected.collect()
     if path:
-        if path.endswith(".parquet"):
-            rejected.write_parquet(path)
-        else:
-            rejected.write_csv(path)
+        _outputs.write_frame(rejected, path)  # by suffix: .csv, .json, .ndjson, .parquet
     return rejected.height
 
 
@@ -585,8 +591,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     with _steps(args) as steps, steps.step("checking every row"):
         log = _read(args).checked("quarantine")
-        n_good = log.frame.select(pl.len()).collect().item()
+        with warnings.catch_warnings(record=True) as caught:  # cross-row facts: one line each
+            warnings.simplefilter("always", csm.CsMetricsWarning)
+            n_good = log.collect(on_invalid="quarantine").height
         n_rejected = _write_rejects(log, args.rejects)
+    for warning in caught:
+        sys.stderr.write(f"csmetrics: warning: {warning.message}\n")
     sys.stdout.write(f"{n_good:,} valid events, {n_rejected:,} rejected\n")
     if n_rejected and log.rejected is not None:
         counts = log.rejected.group_by("reason", "reason_column").len().sort("len", descending=True)
@@ -630,7 +640,7 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
     log = _read(args)
     identity = None
     if args.identity:
-        identity = csm.IdentityMap.from_frame(csm.scan_events(args.identity).frame)
+        identity = csm.IdentityMap.from_frame(_outputs.read_table(args.identity))
     options: dict[str, Any] = {
         "window": args.window,
         "same_topic": args.same_topic,
@@ -655,7 +665,7 @@ def _cmd_journeys(args: argparse.Namespace) -> int:
                     policy=options["policy"],
                     identity=identity,
                 ).collect()
-                issues.write_parquet(args.issues)
+                _outputs.write_frame(issues, args.issues, "parquet")
             sys.stderr.write(f"csmetrics: {issues.height:,} issues written to {args.issues}\n")
         if args.format == "table":
             _emit(_journey_text(result, matrix), args.output)
@@ -700,6 +710,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_OUTPUTS = {"-o/--output": "output", "--rejects": "rejects", "--issues": "issues"}
+
 _COMMANDS = {
     "demo": _cmd_demo,
     "report": _cmd_report,
@@ -720,6 +732,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args._started = started
     try:
+        _outputs.FORMULA_ESCAPE[0] = not getattr(args, "csv_raw", False)
+        _outputs.check_outputs(  # before any work: folders exist, no input is overwritten
+            {o: getattr(args, a, None) for o, a in _OUTPUTS.items()},
+            [getattr(args, a, None) for a in ("events", "identity", "calendar", "sla")],
+        )
         return _COMMANDS[args.command](args)
     except CsMetricsError as exc:
         if args.debug:

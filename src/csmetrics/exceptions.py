@@ -11,7 +11,7 @@ would naturally catch, so ``except ValueError`` keeps working::
     ├── UnknownMetricError(KeyError)  an unknown metric name (suggests close names)
     └── PluginError(ImportError)      a plugin that fails to load or to conform
 
-    CsMetricsWarning(UserWarning)
+    CsMetricsWarning(UserWarning)     legal but suspicious data (counts and the fix)
     └── AdapterWarning                an adapter default that guessed or left records out
 
 Messages name the file or column, the rule, how many rows break it, the first offending
@@ -122,7 +122,9 @@ class PluginError(CsMetricsError, ImportError):
 
 
 class CsMetricsWarning(UserWarning):
-    """Base class of every warning csmetrics emits on purpose."""
+    """Data that breaks no rule but is probably wrong (a case with two customers, a merge
+    cycle …); the message gives the counts and the fix. Turn it into an error with
+    ``warnings.simplefilter("error", csmetrics.CsMetricsWarning)``."""
 
 
 class AdapterWarning(CsMetricsWarning):

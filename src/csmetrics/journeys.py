@@ -118,6 +118,8 @@ def parse_window(value: Window, *, name: str = "window") -> dt.timedelta:
     if isinstance(value, dt.timedelta):
         if value < dt.timedelta(0):
             raise PolicyError(f"{name!r} must not be negative (got {value!r})")
+        if value > dt.timedelta(days=36_525):  # 100 years
+            raise PolicyError(f"{name!r} must be at most 100 years (got {value!r})")
         return value
     if not isinstance(value, str) or not _WINDOW_FULL.match(value):
         raise PolicyError(
@@ -125,6 +127,8 @@ def parse_window(value: Window, *, name: str = "window") -> dt.timedelta:
             f"h, m, s) (got {value!r})"
         )
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _WINDOW_PART.findall(value))
+    if not seconds <= 36_525 * 86_400:  # 100 years; longer cannot be a time stamp difference
+        raise PolicyError(f"{name!r} must be at most 100 years (36525d) (got {value!r})")
     return dt.timedelta(seconds=seconds)
 
 

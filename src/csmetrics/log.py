@@ -11,19 +11,30 @@ import codecs
 import datetime as dt
 import glob as _glob
 import importlib
+import io
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Final, Literal, overload
 
 import attrs
 import polars as pl
 
 from csmetrics._capabilities import Capabilities
+from csmetrics._limits import check_json_depth
 from csmetrics.exceptions import AdapterError, CsMetricsError, PolicyError, SchemaError
 from csmetrics.schema import ID_COLUMNS
-from csmetrics.validate import DEFAULT_TS_MIN, Annotated, annotate, raise_first, unreadable
+from csmetrics.validate import (
+    DEFAULT_TS_MIN,
+    RAGGED,
+    Annotated,
+    annotate,
+    raise_first,
+    unreadable,
+    warn_integrity,
+)
 
 __all__ = ["EventLog", "IdDtype", "scan_events"]
 
@@ -51,12 +62,35 @@ _SAMPLE_ROWS = 10_000
 _UTF8_CHECK_BYTES = 1 << 20  # of the first text file; 64 KiB of the next ones
 _TEXT_FILES_CHECKED = 100
 _SEPARATORS = (";", "\t", "|", ",")
-_INTEGER_ID = r"^[+-]?(0|[1-9]\d{0,17})(\.\d*)?$"  # numbers; no leading zeros: "007" stays text
+_INTEGER_ID = r"^(0|-?[1-9]\d{0,17})(\.\d*)?$"  # numbers; "007" and "+7" stay text
+_DUPLICATED = re.compile(r"^(.*)_duplicated_\d+$")  # how Polars renames a repeated CSV name
+_COMPRESSED: Final = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+}
 
 
 def _is_pandas_frame(obj: object) -> bool:
     pd = sys.modules.get("pandas")  # whoever passed one has imported it
     return pd is not None and isinstance(obj, pd.DataFrame)
+
+
+_STREAMS: dict[int, tuple[object, pl.DataFrame]] = {}
+"""One-shot Arrow streams already read: id -> (the stream, kept alive so the id stays its
+own, and its rows). A stream can be read once; reading it again (a second public call, or a
+function that reads its input twice) must not see it empty."""
+_STREAMS_KEPT = 4
+
+
+def _is_one_shot(obj: object) -> bool:
+    """An Arrow stream that can be consumed only once (a ``RecordBatchReader`` and the like)."""
+    if not hasattr(obj, "__arrow_c_stream__"):
+        return False
+    name = type(obj).__name__  # RecordBatchReader, RecordBatchStreamReader, ArrayStream …
+    return ("Reader" in name or "Stream" in name) and not _is_pandas_frame(obj)
 
 
 def _to_lazy(obj: object) -> pl.LazyFrame:
@@ -65,6 +99,15 @@ def _to_lazy(obj: object) -> pl.LazyFrame:
         return obj
     if isinstance(obj, pl.DataFrame):
         return obj.lazy()
+    if _is_one_shot(obj):
+        kept = _STREAMS.get(id(obj))
+        if kept is not None and kept[0] is obj:
+            return kept[1].lazy()
+        table = _read_table(obj, pl.DataFrame)
+        while len(_STREAMS) >= _STREAMS_KEPT:
+            del _STREAMS[next(iter(_STREAMS))]
+        _STREAMS[id(obj)] = (obj, table)
+        return table.lazy()
     read: Callable[[Any], pl.DataFrame | pl.Series] | None = None
     if _is_pandas_frame(obj):
         read = pl.from_pandas
@@ -78,6 +121,10 @@ def _to_lazy(obj: object) -> pl.LazyFrame:
             "Polars DataFrame/LazyFrame, a pandas DataFrame or an Arrow table.",
             reason="bad_type",
         )
+    return _read_table(obj, read).lazy()
+
+
+def _read_table(obj: object, read: Callable[[Any], pl.DataFrame | pl.Series]) -> pl.DataFrame:
     try:
         table = read(obj)
     except Exception as exc:  # pyarrow/pandas/Polars conversion errors of many kinds
@@ -88,7 +135,7 @@ def _to_lazy(obj: object) -> pl.LazyFrame:
         ) from exc
     if isinstance(table, pl.Series):
         table = table.to_frame()
-    return table.lazy()
+    return table
 
 
 def _id_kinds(id_dtype: IdDtype | Mapping[str, IdDtype], schema: pl.Schema) -> dict[str, IdDtype]:
@@ -121,7 +168,9 @@ class EventLog:
     Attributes
     ----------
     frame
-        The events that break no rule, in the canonical schema, as a lazy frame.
+        The plan of the events that break no rule, in the canonical schema. Collecting it
+        yourself does not check anything: rows that break a rule are simply absent (they are
+        in ``rejected``). :meth:`collect` checks and raises.
     rejected
         The rows that break a rule, unchanged, with ``reason`` and ``reason_column``;
         ``None`` for a log built from data csmetrics produced itself (trusted).
@@ -176,7 +225,9 @@ class EventLog:
             lower bound / one day after now.
         id_dtype
             ``"auto"`` (default) keeps integer ids integers and text ids text; ``"infer"``
-            turns text ids that are all integers in the first 10,000 rows into Int64;
+            turns text ids that are all integers in the first 10,000 rows into Int64 (a
+            later value that would not read back as the same text, such as ``007`` or
+            ``+7``, is then ``bad_type``, never another id);
             ``"int"`` / ``"string"`` force the type. A mapping sets it per id column.
             ``merged_into`` always follows ``case_id``.
         check_duplicates
@@ -301,12 +352,62 @@ class EventLog:
             self.frame, self.rejected, self.source, None, capabilities=self.capabilities
         )
 
-    def collect(self) -> pl.DataFrame:
-        """The valid events as a DataFrame."""
+    def collect(self, *, on_invalid: Literal["raise", "quarantine"] = "raise") -> pl.DataFrame:
+        """The events as a DataFrame, after checking every rule.
+
+        Parameters
+        ----------
+        on_invalid
+            ``"raise"`` (default): raise a :class:`~csmetrics.SchemaError` naming the first
+            broken rule, how many rows break it and the fix, as every metric function does;
+            the rules are checked in the same pass that reads the rows. ``"quarantine"``:
+            return the valid rows only; the others stay in :attr:`rejected`.
+
+        Raises
+        ------
+        SchemaError
+            In ``"raise"`` mode when any row breaks a rule; in both modes for naive time
+            stamps without ``tz`` (a whole-frame error).
+        AdapterError
+            In ``"raise"`` mode when an adapter could not map some source records.
+
+        Examples
+        --------
+        >>> import polars as pl, csmetrics as csm
+        >>> raw = pl.DataFrame({"case_id": [1, 1], "customer_id": [7, 7],
+        ...     "channel": ["email", "email"], "ts": ["2024-03-01T09:00:00Z", "soon"],
+        ...     "event_type": ["case_created", "message"], "actor": ["customer", "agent"]})
+        >>> csm.EventLog.from_frame(raw).collect()
+        Traceback (most recent call last):
+        ...
+        csmetrics.exceptions.SchemaError: bad_type: column 'ts' in <polars.DataFrame>: 1 row(s) ...
+        >>> csm.EventLog.from_frame(raw).collect(on_invalid="quarantine").height
+        1
+        """
+        if on_invalid not in ("raise", "quarantine"):
+            raise PolicyError(
+                f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})"
+            )
         try:
-            return self.frame.collect()
+            if on_invalid == "quarantine" or self._annotated is None:
+                if self._annotated is not None:
+                    self._annotated.raise_naive()
+                elif on_invalid == "raise":
+                    self._raise_source_rejects()
+                good = self.frame.collect()
+                if self.rejected is not None:  # not for data csmetrics made itself
+                    warn_integrity(good, self.source, stacklevel=2)
+                return good
+            rows = self._annotated.canonical_with_reason().collect()
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise unreadable(self.source, exc) from exc
+        if rows["reason"].null_count() != rows.height:
+            raise_first(self._annotated)  # names the rule, the count and the fix
+            rows = rows.filter(pl.col("reason").is_null())  # unreachable unless data changed
+        self._raise_source_rejects()
+        rows = rows.drop("reason")
+        warn_integrity(rows, self.source, stacklevel=2)  # two customers, merge loops
+        return rows
 
 
 def _empty_rejects(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -325,6 +426,7 @@ def _from_raw(
     id_dtype: IdDtype | Mapping[str, IdDtype],
     check_duplicates: bool,
     source: str,
+    skip_blank_rows: bool = False,
 ) -> EventLog:
     try:
         schema = raw.collect_schema()
@@ -338,7 +440,10 @@ def _from_raw(
     ]
     to_infer = [c for c in text_ids if kinds[c] == "infer" or (kinds[c] == "auto" and text_source)]
     integer_strings = [c for c in text_ids if kinds[c] == "int"]
-    integer_strings += _integer_string_ids(raw, to_infer, source)
+    inferred = _integer_string_ids(raw, to_infer, source)
+    integer_strings += inferred
+    if skip_blank_rows:  # a blank CSV line is not a row (as in pandas and spreadsheets)
+        raw = raw.filter(~pl.all_horizontal(pl.all().is_null()))
     annotated = annotate(
         raw,
         tz=tz,
@@ -348,6 +453,7 @@ def _from_raw(
         string_ids=[c for c, kind in kinds.items() if kind == "string"],
         check_duplicates=check_duplicates,
         source=source,
+        exact_integer_ids=inferred,
     )
     return EventLog(annotated.good(), annotated.rejected(), source, annotated)
 
@@ -379,6 +485,11 @@ def _format_of(path: str, fmt: Format | None) -> Format:
     suffix = Path(path.rstrip("*/")).suffix.lower()
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
+    if suffix in (".gz", ".zst", ".bz2", ".xz", ".zip"):
+        raise PolicyError(
+            f"{path!r} is compressed ({suffix}); decompress it first and read the plain file "
+            "(CSV and JSON are read lazily only uncompressed), or convert it to Parquet"
+        )
     raise PolicyError(
         f"cannot tell the format of {path!r} from its suffix; pass format= one of "
         "'parquet', 'csv', 'ipc', 'ndjson', 'json'"
@@ -416,10 +527,19 @@ def _check_text(path: str, fmt: Format, encoding: str, n_bytes: int) -> None:
     """Catch an empty file, or invalid UTF-8 in its first bytes, before Polars trips on it."""
     if os.path.getsize(path) == 0:
         raise _file_error(path, fmt, "the file is empty (0 bytes)", "write at least the header row")
-    if encoding != "utf8":
-        return
     with open(path, "rb") as fh:
         data = fh.read(n_bytes)
+    for magic, kind in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise _file_error(
+                path,
+                fmt,
+                f"the file is {kind}-compressed",
+                f"decompress it first (e.g. `gunzip -k` for gzip) and read the plain {fmt} "
+                "file, or convert it to Parquet, which is compressed and read lazily",
+            )
+    if encoding != "utf8":
+        return
     try:
         codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
     except UnicodeDecodeError as exc:
@@ -447,52 +567,169 @@ def _check_separator(path: str, names: Sequence[str], separator: str) -> None:
             )
 
 
-def _scan_raw(path: str, fmt: Format, *, separator: str, encoding: str) -> pl.LazyFrame:
-    """Scan one path (a file, a glob or a hive-partitioned folder) without reading it."""
+def _matches(path: str, fmt: Format) -> list[str]:
+    """The files ``path`` names: itself when it exists (``[`` is then a character, not a
+    pattern), the Parquet files of a folder, or the files a glob matches."""
     if os.path.isdir(path):
         if fmt != "parquet":
             raise PolicyError(
                 f"a folder ({path!r}) is read as hive-partitioned Parquet; for {fmt} files "
                 f"pass a glob such as {os.path.join(path, '*.' + fmt)!r}"
             )
-        pattern = os.path.join(path, "**", "*.parquet")
+        pattern = os.path.join(_glob.escape(path), "**", "*.parquet")
         matches = sorted(_glob.glob(pattern, recursive=True))
         if not matches:
             raise _file_error(path, fmt, "no .parquet file in the folder", "check the path")
-    else:
-        pattern = path
-        matches = sorted(_glob.glob(path, recursive=True))
-        if not matches:
-            raise _file_error(path, fmt, "no file matches", "check the path")
+        return matches
+    if os.path.exists(path):
+        return [path]
+    matches = sorted(_glob.glob(path, recursive=True))
+    if not matches:
+        raise _file_error(path, fmt, "no file matches", "check the path")
+    return matches
+
+
+def _csv_names(path: str, separator: str, encoding: str) -> list[str]:
+    """The column names of one CSV file's header; a repeated name is an error."""
+    try:
+        names = pl.scan_csv(
+            path, infer_schema=False, separator=separator, glob=False,
+            encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
+        ).collect_schema().names()  # fmt: skip
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
+        raise unreadable(repr(path), exc) from exc
+    renamed = [_DUPLICATED.match(n) for n in names]
+    repeated = sorted({m.group(1) for m in renamed if m is not None and m.group(1) in names})
+    if repeated:
+        raise SchemaError(
+            f"bad_type: the header of {path!r} names the column(s) {repeated} more than once; "
+            "fix: rename or drop the repeated column(s) (which one holds the data cannot be "
+            "guessed).",
+            reason="bad_type",
+            column=repeated[0],
+        )
+    return names
+
+
+def _scan_csv(matches: Sequence[str], path: str, separator: str, encoding: str) -> pl.LazyFrame:
+    """Scan CSV files as text: each header decides its file's columns (a glob of files with
+    different headers is their union), lines with more fields than the header keep the first
+    extra field in :data:`~csmetrics.validate.RAGGED` (rule ``ragged_row``), and blank lines
+    are skipped."""
+    sep = "\t" if separator == "," and path.endswith(".tsv") else separator
+    groups: dict[tuple[str, ...], list[str]] = {}
+    first_bytes: dict[bytes, tuple[str, ...]] = {}
+    for match in matches:
+        with open(match, "rb") as fh:
+            head = fh.readline(1 << 20)
+        if head not in first_bytes:
+            first_bytes[head] = tuple(_csv_names(match, sep, encoding))
+        groups.setdefault(first_bytes[head], []).append(match)
+    names = next(iter(groups))
+    _check_separator(matches[0], names, sep)
+    frames = [
+        pl.scan_csv(
+            files,
+            schema={**dict.fromkeys(header, pl.String), RAGGED: pl.String},
+            missing_columns="insert",
+            truncate_ragged_lines=True,
+            separator=sep,
+            glob=False,
+            encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
+        )
+        for header, files in groups.items()
+    ]
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal")
+
+
+def _ndjson_names(path: str) -> list[str]:
+    """The keys of one NDJSON file's first 10,000 records (nesting checked first)."""
+    lines = []
+    with open(path, "rb") as fh:
+        for _ in range(_SAMPLE_ROWS):
+            line = fh.readline()
+            if not line:
+                break
+            lines.append(line)
+    sample = b"".join(lines)
+    check_json_depth(sample, repr(path))
+    return pl.read_ndjson(io.BytesIO(sample), infer_schema_length=None).columns
+
+
+def _read_json(path: str) -> pl.LazyFrame:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    check_json_depth(data, repr(path))
+    return pl.read_json(io.BytesIO(data), infer_schema_length=None).lazy()
+
+
+def _scan_binary(matches: Sequence[str], fmt: Format, hive: str | None) -> pl.LazyFrame:
+    """Scan Parquet or Arrow files; files whose schemas differ are read as their union."""
+    if hive is not None:
+        return pl.scan_parquet(_glob.escape(hive) + "/**/*.parquet", hive_partitioning=True)
+    scan = pl.scan_parquet if fmt == "parquet" else pl.scan_ipc
+    if len(matches) == 1:
+        return scan(matches[0], glob=False)
+    frames = [scan(m, glob=False) for m in matches]
+    schemas = [f.collect_schema() for f in frames]
+    if all(s == schemas[0] for s in schemas):
+        return scan(list(matches), glob=False)
+    mismatch = _schema_mismatch(matches, schemas, fmt)
+    if mismatch is not None:
+        raise mismatch
+    try:  # missing columns are null, numbers widen, other types read as text
+        return pl.concat(frames, how="diagonal_relaxed")
+    except pl.exceptions.PolarsError as exc:
+        raise unreadable(repr(list(matches)[:5]), exc) from exc
+
+
+def _schema_mismatch(
+    matches: Sequence[str], schemas: Sequence[pl.Schema], fmt: str
+) -> SchemaError | None:
+    """The error naming the files whose column types cannot be read as one (nested in one
+    file and not in another), or ``None``."""
+    for name in dict.fromkeys(n for s in schemas for n in s.names()):
+        kinds: dict[str, str] = {}
+        nested = set()
+        for match, schema in zip(matches, schemas, strict=True):
+            if name in schema:
+                kinds.setdefault(str(schema[name]), match)
+                nested.add(schema[name].is_nested() or schema[name] == pl.Object)
+        if len(kinds) > 1 and True in nested:
+            shown = "; ".join(f"{kind} in {path!r}" for kind, path in kinds.items())
+            return SchemaError(
+                f"bad_type: the {fmt} files do not agree on the type of column {name!r}: "
+                f"{shown}; fix: write the files with one type per column, or read them "
+                "separately.",
+                reason="bad_type",
+                column=name,
+            )
+    return None
+
+
+def _scan_raw(path: str, fmt: Format, *, separator: str, encoding: str) -> pl.LazyFrame:
+    """Scan one path (a file, a glob or a hive-partitioned folder) without reading it."""
+    matches = _matches(path, fmt)
     for i, match in enumerate(matches):
         if fmt in ("parquet", "ipc"):
             _check_binary(match, fmt)
         elif i < _TEXT_FILES_CHECKED:
             _check_text(match, fmt, encoding, _UTF8_CHECK_BYTES if i == 0 else 1 << 16)
     try:
-        if fmt == "parquet":
-            frame = pl.scan_parquet(pattern, hive_partitioning=os.path.isdir(path) or None)
-        elif fmt == "ipc":
-            frame = pl.scan_ipc(pattern)
+        if fmt in ("parquet", "ipc"):
+            frame = _scan_binary(matches, fmt, path if os.path.isdir(path) else None)
         elif fmt == "csv":
-            sep = "\t" if separator == "," and path.endswith(".tsv") else separator
-            frame = pl.scan_csv(
-                pattern,
-                infer_schema=False,
-                separator=sep,
-                encoding="utf8-lossy" if encoding == "utf8-lossy" else "utf8",
-            )
-            _check_separator(matches[0], frame.collect_schema().names(), sep)
+            frame = _scan_csv(matches, path, separator, encoding)
         elif fmt == "json":
-            frame = pl.concat(
-                [pl.read_json(m, infer_schema_length=None).lazy() for m in matches],
-                how="diagonal_relaxed",
-            )
+            frames = [_read_json(m) for m in matches]
+            frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
         else:
-            names = pl.read_ndjson(
-                matches[0], n_rows=_SAMPLE_ROWS, infer_schema_length=None
-            ).columns
-            frame = pl.scan_ndjson(pattern, schema=dict.fromkeys(names, pl.String))
+            names: dict[str, None] = {}
+            for match in matches:  # the union of every file's keys, in first-seen order
+                names.update(dict.fromkeys(_ndjson_names(match)))
+            frame = pl.scan_ndjson(
+                [_glob.escape(m) for m in matches], schema=dict.fromkeys(names, pl.String)
+            )
         frame.collect_schema()
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError) as exc:
         if isinstance(exc, CsMetricsError):
@@ -554,8 +791,9 @@ def scan_events(
         Nothing has been read yet beyond the schema, the first and last bytes of each
         Parquet/Arrow file (to catch truncated files), and for CSV/NDJSON the first 10,000
         rows' ids (to tell integer ids) and the first MiB of the first file (64 KiB of the
-        next 99) to check the encoding. NDJSON keys are taken from the first 10,000 records
-        of the first file.
+        next 99) to check the encoding; the header line of every CSV file. NDJSON keys are
+        the union of the keys of the first 10,000 records of every file. A path that exists
+        is read as that file (``[`` in its name is no glob).
 
     Raises
     ------
@@ -637,6 +875,7 @@ def scan_events(
         id_dtype=id_dtype,
         check_duplicates=check_duplicates,
         source=name,
+        skip_blank_rows=all(f == "csv" for f in formats),
     )
 
 

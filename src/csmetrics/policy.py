@@ -16,8 +16,10 @@ from typing import Any, Final, Literal, get_args
 
 import attrs
 
+from csmetrics._frozen import FrozenMapping
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import CHANNEL_KINDS, DEFAULT_CHANNELS, STATUSES
+from csmetrics.validate import check_time_zone
 
 __all__ = [
     "PRESETS",
@@ -71,6 +73,7 @@ def _zone(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise PolicyError(
             f"{attribute.name!r} must be an IANA time zone such as 'Europe/Paris' (got {value!r})"
         ) from exc
+    check_time_zone(str(value), name=attribute.name)  # one Polars knows ('localtime' is not)
 
 
 def _channels(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -80,7 +83,7 @@ def _channels(instance: object, attribute: attrs.Attribute[Any], value: object) 
 
 
 def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({str(k).strip().lower(): str(v) for k, v in dict(value).items()})
+    return FrozenMapping({str(k).strip().lower(): str(v) for k, v in dict(value).items()})
 
 
 def _frozenset(value: Iterable[str]) -> frozenset[str]:

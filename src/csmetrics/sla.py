@@ -29,13 +29,13 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 import attrs
 import polars as pl
 
 from csmetrics._events import SENTINEL, seg_count
+from csmetrics._frozen import FrozenMapping
 from csmetrics._toml import read_toml
 from csmetrics.calendar import BusinessCalendar, business_deadline, business_duration
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, annotated_events, case_table
@@ -275,7 +275,7 @@ def _targets(value: object) -> Mapping[str, SlaTarget]:
     if unknown:
         raise PolicyError(f"unknown target(s) {unknown}; targets are {list(TARGETS)}")
     ordered = {k: SlaTarget.from_value(value[k], where=k) for k in TARGETS if k in value}
-    return MappingProxyType(ordered)
+    return FrozenMapping(ordered)
 
 
 def _non_empty_targets(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -287,7 +287,7 @@ def _non_empty_targets(instance: object, attribute: attrs.Attribute[Any], value:
 
 def _conditions(value: object) -> Mapping[str, tuple[str, ...]]:
     if value is None:
-        return MappingProxyType({})
+        return FrozenMapping({})
     if not isinstance(value, Mapping):
         raise PolicyError(
             f"'when' must map case attributes to values, e.g. {{'priority': ['urgent']}} "
@@ -304,7 +304,7 @@ def _conditions(value: object) -> Mapping[str, tuple[str, ...]]:
         if not items:
             raise PolicyError(f"'when.{key}' lists no value; remove it to match every case")
         out[str(key)] = items
-    return MappingProxyType(out)
+    return FrozenMapping(out)
 
 
 def _text(value: object) -> str:

@@ -9,6 +9,7 @@ raises on the first broken rule or splits the rows into ``(good, rejected)``.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 import zoneinfo
 from collections.abc import Collection, Sequence
 from typing import Final, Literal, overload
@@ -16,7 +17,7 @@ from typing import Final, Literal, overload
 import attrs
 import polars as pl
 
-from csmetrics.exceptions import PolicyError, SchemaError
+from csmetrics.exceptions import CsMetricsWarning, PolicyError, SchemaError
 from csmetrics.schema import (
     ACTOR_DTYPE,
     CANONICAL_COLUMNS,
@@ -33,6 +34,7 @@ __all__ = ["REASONS", "Annotated", "annotate", "validate"]
 
 REASONS: Final[tuple[str, ...]] = (
     "missing_column",
+    "ragged_row",
     "bad_type",
     "naive_timestamp",
     "null_key",
@@ -42,6 +44,7 @@ REASONS: Final[tuple[str, ...]] = (
     "unknown_status",
     "bad_comp_amount",
     "bad_csat_score",
+    "value_out_of_range",
     "missing_merge_target",
     "ts_out_of_range",
     "duplicate_event",
@@ -60,6 +63,11 @@ HINTS: Final[dict[str, str]] = {
     "unknown_status": "map source statuses onto new/open/pending/on_hold/solved/closed",
     "bad_comp_amount": "a comp_granted event needs a finite comp_amount >= 0",
     "bad_csat_score": "csat scores are on a 1-5 scale; rescale the source scores",
+    "value_out_of_range": "amounts, handle times and scores are summed exactly in "
+    "millionths, which must fit a 64-bit integer: |value| must stay below 9,223,372,036,854 "
+    "(9.2e12); check the unit (cents instead of units?) or rescale the column",
+    "ragged_row": "the CSV line has more fields than the header: quote the fields that hold "
+    "the separator, or add the missing column names to the header",
     "missing_merge_target": "a merged event needs `merged_into`",
     "ts_out_of_range": "check the time stamps' unit and zone, or widen `ts_bounds=`",
     "duplicate_event": "drop the repeated rows (split mode keeps the first of each event in "
@@ -109,6 +117,11 @@ _NAIVE = _P + "naive"
 _DUP = _P + "dup"
 _VALUE = _P + "value"
 _RESERVED: Final = ("reason", "reason_column")
+RAGGED: Final = _P + "extra"
+"""The column a CSV reader adds to hold the first field beyond the header (rule ``ragged_row``)."""
+_MAX_MICRO: Final = 2**63 / 1e6
+"""Amounts, handle times and scores are summed in millionths as Int64: |value| must be below."""
+_MICRO_COLUMNS: Final = ("comp_amount", "handle_seconds", "csat_score")
 _EXAMPLES = 5
 _EXAMPLE_CHARS = 60
 
@@ -151,6 +164,7 @@ class Annotated:
     source: str
     naive_rows: pl.LazyFrame | None = None
     unprintable: frozenset[str] = frozenset()
+    tz: str | None = None
 
     def raise_naive(self) -> None:
         """Raise the R3 :class:`SchemaError` (a whole-frame error) if any time stamp is naive."""
@@ -180,6 +194,16 @@ class Annotated:
         """The rows that break no rule, in canonical form, in input order."""
         return self.frame.filter(pl.col("reason").is_null()).select(
             pl.col(_c(name)).alias(name) for name in self.canonical
+        )
+
+    def canonical_with_reason(self) -> pl.LazyFrame:
+        """Every row in canonical form plus ``reason`` (null when good), in input order.
+
+        Collecting this once both checks the rules and gives the good rows (see
+        :meth:`csmetrics.EventLog.collect`).
+        """
+        return self.frame.select(
+            *(pl.col(_c(name)).alias(name) for name in self.canonical), "reason"
         )
 
     def rejected(self) -> pl.LazyFrame:
@@ -294,7 +318,12 @@ def _integral(col: pl.Expr) -> pl.Expr:
     return pl.when(col == col.round(0)).then(col).cast(pl.Int64, strict=False)
 
 
-def _cast_id(name: str, dtype: pl.DataType, as_int: bool) -> pl.Expr:
+_ROUND_TRIP_INTEGER: Final = r"^(0|-?[1-9]\d{0,17})(\.0*)?$"
+"""Integer text that reads back as the same text (no ``+``, no leading zeros): ``007`` and
+``+7`` are not case 7."""
+
+
+def _cast_id(name: str, dtype: pl.DataType, as_int: bool, exact: bool = False) -> pl.Expr:
     col = pl.col(name)
     if dtype.is_integer():
         value = col.cast(pl.Int64, strict=False)
@@ -305,7 +334,10 @@ def _cast_id(name: str, dtype: pl.DataType, as_int: bool) -> pl.Expr:
         return value if as_int else value.cast(pl.String)
     text = _blank_to_null(col.cast(pl.String, strict=False).str.strip_chars())
     if as_int:  # "12" and "12.0" (floats written as text) are 12
-        return text.str.replace(r"\.0*$", "").str.to_integer(strict=False).cast(pl.Int64)
+        number = text.str.replace(r"\.0*$", "").str.to_integer(strict=False).cast(pl.Int64)
+        if exact:  # inferred integer ids: "007" or "+7" must not become case 7 (bad_type)
+            return pl.when(text.str.contains(_ROUND_TRIP_INTEGER)).then(number)
+        return number
     return text
 
 
@@ -428,16 +460,44 @@ def _cast_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String, strict=False)
 
 
+def check_time_zone(tz: object, *, name: str = "tz") -> None:
+    """Raise a :class:`PolicyError` unless ``tz`` is an IANA zone both zoneinfo and Polars know.
+
+    ``zoneinfo`` accepts a few names Polars refuses (``localtime``, ``posixrules``, file
+    paths); a zone must work in both, or it would fail later, mid-computation.
+    """
+    try:
+        zoneinfo.ZoneInfo(tz)  # type: ignore[arg-type]  # checked here
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
+        raise PolicyError(
+            f"{name!r} must be an IANA time zone name such as 'Europe/Paris' or 'UTC' (got {tz!r})"
+        ) from exc
+    try:
+        pl.Series([dt.datetime(2024, 1, 1)]).dt.replace_time_zone(str(tz))
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        raise PolicyError(
+            f"{name!r}: the time zone {tz!r} is not a zone name of the IANA database that "
+            "Polars can use (names such as 'localtime' depend on the machine); pass the "
+            "IANA name itself, e.g. 'Europe/Paris' or 'UTC'"
+        ) from exc
+
+
 def _check_arguments(
-    tz: str | None, ts_bounds: tuple[dt.datetime | None, dt.datetime | None]
+    tz: str | None,
+    ts_bounds: tuple[dt.datetime | None, dt.datetime | None],
+    ts_format: str | None = None,
 ) -> None:
     if tz is not None:
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-            raise PolicyError(
-                f"'tz' must be an IANA time zone name such as 'Europe/Paris' or 'UTC' (got {tz!r})"
-            ) from exc
+        check_time_zone(tz)
+    if ts_format is not None and not isinstance(ts_format, str):
+        raise PolicyError(f"'ts_format' must be a strftime format string (got {ts_format!r})")
+    if ts_format is not None and "%Z" in ts_format.replace("%%", ""):
+        raise PolicyError(
+            f"'ts_format' {ts_format!r} contains %Z, a zone abbreviation (EST, CET …): "
+            "abbreviations are ambiguous and Polars would read every one of them as UTC. "
+            "Use %z for numeric offsets (+01:00), or drop the abbreviation from the format "
+            "and pass tz= with the IANA zone of the clock times"
+        )
     if len(ts_bounds) != 2:
         raise PolicyError(f"'ts_bounds' must be (earliest, latest) (got {ts_bounds!r})")
     for bound in ts_bounds:
@@ -467,6 +527,7 @@ def annotate(
     string_ids: Sequence[str] = (),
     check_duplicates: bool = True,
     source: str = "<frame>",
+    exact_integer_ids: Collection[str] = (),
 ) -> Annotated:
     """Cast a raw frame to the canonical schema and give each row the reason it is rejected.
 
@@ -491,6 +552,10 @@ def annotate(
         checked rows in memory).
     source
         Named in error messages.
+    exact_integer_ids
+        Of ``integer_id_strings``, the columns whose type was inferred: a value that would
+        not read back as the same text (``007``, ``+7``) is ``bad_type`` instead of becoming
+        another id.
 
     Returns
     -------
@@ -505,14 +570,15 @@ def annotate(
     PolicyError
         When ``tz`` is not an IANA zone or ``ts_bounds`` are not aware datetimes.
     """
-    _check_arguments(tz, ts_bounds)
+    _check_arguments(tz, ts_bounds, ts_format)
     schema = _schema_of(raw, source)
-    names = list(schema.names())
+    names = [n for n in schema.names() if n != RAGGED]
+    ragged = RAGGED in schema
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError.from_missing_columns(missing, names, source=source)
     for name in names:
-        if name.startswith(_P) or name in _RESERVED:
+        if (name.startswith(_P) and name != RAGGED) or name in _RESERVED:
             raise SchemaError(
                 f"bad_type: column {name!r} in {source} uses a name csmetrics reserves "
                 f"({', '.join(_RESERVED)} and names starting with {_P!r}); rename or drop it.",
@@ -530,6 +596,9 @@ def annotate(
         dtype = schema.get(name, pl.String())
         return dtype.is_integer() or dtype.is_float()
 
+    def id_is_exact(name: str) -> bool:
+        return ("case_id" if name == "merged_into" else name) in exact_integer_ids
+
     casts: dict[str, pl.Expr] = {}
     bad: dict[str, pl.Expr] = {}  # R2: a value present that cannot be cast
     ts_stages, ts_expr, naive_expr = _cast_ts(schema["ts"], tz, ts_format, source)
@@ -542,7 +611,7 @@ def annotate(
             casts[name] = pl.lit(None, target)
             bad[name] = present
         elif name in ID_COLUMNS:
-            casts[name] = _cast_id(name, dtype, id_is_int(name))
+            casts[name] = _cast_id(name, dtype, id_is_int(name), id_is_exact(name))
             bad[name] = present & pl.col(_c(name)).is_null()
         elif name == "ts":
             casts[name] = ts_expr
@@ -590,7 +659,10 @@ def annotate(
         naive_expr.alias(_NAIVE),
     ).with_columns(expr.alias(_b(name)) for name, expr in bad.items())
     before_rules = frame
-    frame = _with_reason(frame, _rules(names, bad.keys(), schema, ts_bounds))
+    rules = _rules(names, bad.keys(), schema, ts_bounds)
+    if ragged:  # a CSV line with more fields than the header: nothing else can be trusted
+        rules.insert(0, ("ragged_row", "*", pl.col(RAGGED).is_not_null()))
+    frame = _with_reason(frame, rules)
     if check_duplicates:  # R11 among the rows that break no other rule
         frame = _flag_duplicates(frame, "event_id" in names, canonical, schema)
         dup = pl.col(_DUP)
@@ -604,7 +676,7 @@ def annotate(
     naive_rows = None
     if tz is None and _is_text(schema["ts"]):
         naive_rows = before_rules.filter(pl.col(_NAIVE)).select(_ROW, "ts")
-    return Annotated(frame, tuple(names), canonical, source, naive_rows, unprintable)
+    return Annotated(frame, tuple(names), canonical, source, naive_rows, unprintable, tz)
 
 
 def _value_text(name: str, names: Sequence[str], unprintable: Collection[str] = ()) -> pl.Expr:
@@ -729,6 +801,10 @@ def _rules(
             & (score.is_null() | (score < 1) | (score > 5)).fill_null(value=True),
         )
     )
+    for name in _MICRO_COLUMNS:
+        if name in names:
+            huge = (pl.col(_c(name)).abs() >= _MAX_MICRO).fill_null(value=False)
+            rules.append(("value_out_of_range", name, huge))
     rules.append(
         (
             "missing_merge_target",
@@ -771,14 +847,35 @@ def raise_first(annotated: Annotated) -> None:
             if (r["reason"], r["reason_column"]) != (reason, column)
         )
     total = int(counts["n_rows"].sum())
+    examples = list(first["examples"])
     _raise(
         reason,
         column,
         annotated.source,
         int(first["n_rows"]),
-        list(first["examples"]),
+        examples,
         list(first["rows"]),
         f" {total} row(s) are invalid in all{others}.",
+        hint=_gap_hint(examples, annotated.tz) if (reason, column) == ("bad_type", "ts") else "",
+    )
+
+
+def _gap_hint(examples: Sequence[str | None], tz: str | None) -> str:
+    """The hint for clock times that parse but do not exist in ``tz`` (a DST gap), if any."""
+    if tz is None:
+        return ""
+    text = pl.Series([e for e in examples if e is not None], dtype=pl.String).str.strip_chars()
+    naive = pl.lit(None, pl.Datetime("us"))
+    for fmt in _NAIVE_FORMATS:
+        naive = pl.coalesce(naive, pl.col("t").str.to_datetime(fmt, strict=False))
+    parsed = pl.DataFrame({"t": text}).select(naive.alias("t"))["t"]
+    gaps = [v for v, p in zip(text.to_list(), parsed.to_list(), strict=True) if p is not None]
+    if not gaps:
+        return ""
+    return (
+        f"{', '.join(repr(g) for g in gaps)}: clock time(s) that do not exist in {tz} (the "
+        "hour skipped when the clocks go forward): correct them to the time before or after "
+        "the jump (02:30 is usually 03:30 local time), or write each with its UTC offset"
     )
 
 
@@ -790,12 +887,17 @@ def _raise(
     examples: list[str | None],
     rows: list[int],
     summary: str,
+    *,
+    hint: str = "",
 ) -> None:
     shown = ", ".join(
         f"{'null' if v is None else repr(v)} (row {r})"
         for v, r in zip(examples, rows, strict=False)
     )
-    where = "identical rows" if column == "*" else f"column {column!r}"
+    if column == "*":
+        where = "identical rows" if reason == "duplicate_event" else "rows"
+    else:
+        where = f"column {column!r}"
     aside = (
         " This is a whole-frame error: split mode cannot set these rows aside."
         if reason == "naive_timestamp"
@@ -803,7 +905,7 @@ def _raise(
     )
     raise SchemaError(
         f"{reason}: {where} in {source}: {n_rows} row(s) break the rule "
-        f"(first values: {shown}); fix: {_hint(reason, column)}.{summary}{aside}",
+        f"(first values: {shown}); fix: {hint or _hint(reason, column)}.{summary}{aside}",
         reason=reason,
         column=column,
         n_rows=n_rows,
@@ -864,3 +966,79 @@ def validate(
         raise PolicyError(f"'mode' must be in ('raise', 'split') (got {mode!r})")
     log = frame if isinstance(frame, EventLog) else EventLog.from_frame(frame, tz=tz)
     return log.validate(mode)
+
+
+def integrity_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Count what breaks no per-row rule but cannot be right across rows.
+
+    ``frame`` is canonical (the good rows). Returns ``two_customers`` (cases whose events
+    name more than one ``customer_id``), ``self_merges`` (``merged`` events whose
+    ``merged_into`` is their own case) and ``merge_cycles`` (cases whose chain of merges
+    never ends: A → B → A, or into such a loop).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> integrity_counts(pl.DataFrame({"case_id": [1, 1, 2, 3], "customer_id": [7, 8, 9, 9],
+    ...     "event_type": ["message", "merged", "merged", "merged"],
+    ...     "merged_into": [None, 1, 3, 2]}))
+    {'two_customers': 1, 'self_merges': 1, 'merge_cycles': 2}
+    """
+    two = (
+        frame.group_by("case_id")
+        .agg(pl.col("customer_id").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+        .height
+    )
+    merges = (
+        frame.filter((pl.col("event_type") == "merged") & pl.col("merged_into").is_not_null())
+        .select("case_id", "merged_into")
+        .unique()
+    )
+    self_merges = merges.filter(pl.col("case_id") == pl.col("merged_into"))
+    edges = merges.filter(pl.col("case_id") != pl.col("merged_into"))
+    # cases left after repeatedly removing those whose every merge target ends somewhere
+    # (merges are a small share of events: a plain walk over them)
+    targets: dict[object, set[object]] = {}
+    sources: dict[object, set[object]] = {}
+    for case, target in edges.iter_rows():
+        targets.setdefault(case, set()).add(target)
+        sources.setdefault(target, set()).add(case)
+    pending = {case: len(out) for case, out in targets.items()}
+    ends = [t for t in sources if t not in targets]
+    while ends:
+        for case in sources.get(ends.pop(), ()):
+            pending[case] -= 1
+            if pending[case] == 0:
+                ends.append(case)
+    cycles = sum(1 for n in pending.values() if n > 0)
+    return {"two_customers": two, "self_merges": self_merges.height, "merge_cycles": cycles}
+
+
+def warn_integrity(frame: pl.DataFrame, source: str, *, stacklevel: int = 2) -> dict[str, int]:
+    """Emit one :class:`~csmetrics.CsMetricsWarning` when :func:`integrity_counts` finds any.
+
+    Returns the counts.
+    """
+    counts = integrity_counts(frame)
+    parts = []
+    if counts["two_customers"]:
+        parts.append(
+            f"{counts['two_customers']} case(s) name more than one customer_id (per-customer "
+            "metrics count such a case under one of them)"
+        )
+    if counts["self_merges"]:
+        parts.append(f"{counts['self_merges']} merged event(s) merge a case into itself")
+    if counts["merge_cycles"]:
+        parts.append(
+            f"{counts['merge_cycles']} case(s) are merged in a loop (A into B into A) or into "
+            "one, so no case survives them"
+        )
+    if parts:
+        warnings.warn(
+            f"{source}: {'; '.join(parts)}. Fix the source's case and merge records (an "
+            "adapter's mapping), or drop those events.",
+            CsMetricsWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return counts

@@ -17,6 +17,8 @@ the mapped events and joins the adapter's own rejects to the validation rejects.
 from __future__ import annotations
 
 import difflib
+import glob
+import io
 import json
 import os
 import sys
@@ -29,6 +31,7 @@ import attrs
 import polars as pl
 
 from csmetrics._capabilities import Capabilities
+from csmetrics._limits import MAX_JSON_DEPTH, json_depth
 from csmetrics.exceptions import AdapterError, CsMetricsError, PolicyError
 from csmetrics.log import EventLog, IdDtype
 
@@ -313,25 +316,32 @@ def as_lazy_table(
     try:
         if fmt == "csv":
             sep = "\t" if separator == "," and path.endswith(".tsv") else separator
+            scan = pl.scan_csv(  # glob=False: an existing path is that file, "[" included
+                path, infer_schema=False, separator=sep, encoding=encoding, glob=False
+            )
             if os.path.getsize(path) > _EAGER_BYTES:
-                return pl.scan_csv(path, infer_schema=False, separator=sep, encoding=encoding)
-            table = pl.read_csv(path, infer_schema=False, separator=sep, encoding=encoding)
+                return scan
+            table = scan.collect()
             if table.width == 0:
                 raise adapter_error(path, "the file is empty", fix="check the file")
             return table.lazy()
         if fmt == "parquet":
-            frame = pl.scan_parquet(path)
+            frame = pl.scan_parquet(path, glob=False)
             frame.collect_schema()
             return frame
         if fmt == "ipc":
-            frame = pl.scan_ipc(path)
+            frame = pl.scan_ipc(path, glob=False)
             frame.collect_schema()
             return frame
         if fmt == "json":
-            return pl.read_json(path, infer_schema_length=None).lazy()
+            with open(path, "rb") as handle:
+                data = handle.read()
+            _check_depth(data, path)
+            return pl.read_json(io.BytesIO(data), infer_schema_length=None).lazy()
+        _check_ndjson_depth(path)  # before Polars infers a schema from every record
         if os.path.getsize(path) > _EAGER_BYTES:
-            return pl.scan_ndjson(path, infer_schema_length=None)
-        return pl.read_ndjson(path, infer_schema_length=None).lazy()
+            return pl.scan_ndjson(glob.escape(path), infer_schema_length=None)
+        return pl.read_ndjson(glob.escape(path), infer_schema_length=None).lazy()
     except CsMetricsError:
         raise
     except _READ_ERRORS as exc:
@@ -341,6 +351,28 @@ def as_lazy_table(
             fix="check that the file is complete and in that format (pass format= to override "
             "the suffix)",
         ) from exc
+
+
+def _check_depth(data: bytes, path: str) -> None:
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise adapter_error(
+            path,
+            f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+            fix="flatten the records (an event record needs 3 or 4 levels), or check the "
+            "file is the export you meant",
+        )
+
+
+def _check_ndjson_depth(path: str, chunk: int = 1 << 24) -> None:
+    """Check the nesting of every line, reading 16 MiB at a time (cut at line ends)."""
+    with open(path, "rb") as handle:
+        rest = b""
+        while block := handle.read(chunk):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            _check_depth(block[:cut], path)
+        _check_depth(rest, path)
 
 
 def _first_line(exc: BaseException) -> str:

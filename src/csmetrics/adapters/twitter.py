@@ -240,7 +240,10 @@ def _thread_roots(links: pl.DataFrame, source: object) -> pl.DataFrame:
         pl.when(pl.col("__present")).then(pl.col("parent")).alias("parent_in"),
     )
     pointer = parents.select("tweet_id", pl.coalesce("parent_in", "tweet_id").alias("ptr"))
-    for _ in range(_MAX_JUMPS):
+    # after k jumps a pointer has moved 2**k links: bit_length + 1 jumps reach every root. A
+    # reply cycle of 3 or more tweets (a tweet reusing its thread root's id) never settles:
+    # its tweets end on a tweet that still has a parent and are flagged in_cycle below.
+    for _ in range(min(_MAX_JUMPS, links.height.bit_length() + 1)):
         jumped = pointer.join(
             pointer.rename({"tweet_id": "ptr", "ptr": "next"}),
             on="ptr",
@@ -250,8 +253,6 @@ def _thread_roots(links: pl.DataFrame, source: object) -> pl.DataFrame:
         if jumped["ptr"].equals(pointer["ptr"]):
             break
         pointer = jumped
-    else:  # pragma: no cover - needs a chain deeper than 2**64
-        raise adapter_error(source, "reply chains too deep to resolve")
     rooted = pointer.join(
         parents.rename({"tweet_id": "ptr", "parent_in": "root_parent"}),
         on="ptr",

@@ -51,6 +51,7 @@ import attrs
 import polars as pl
 
 from csmetrics._capabilities import Capabilities, with_capabilities
+from csmetrics._limits import MAX_TOKEN_BYTES, LimitedReader
 from csmetrics.adapters._base import (
     ROW_COLUMN,
     FunctionAdapter,
@@ -66,7 +67,7 @@ from csmetrics.adapters._base import (
     text_column,
     ts_text,
 )
-from csmetrics.exceptions import AdapterWarning
+from csmetrics.exceptions import AdapterWarning, CsMetricsWarning
 from csmetrics.log import EventLog
 from csmetrics.schema import ACTORS, EVENT_TYPES, STATUSES
 
@@ -271,16 +272,20 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
     trace_attrs: dict[str, str] = {}
     event_attrs: dict[str, str] | None = None
     depth_in_value = 0  # > 0 inside a nested attribute (list/container children)
+    outside = 0  # events outside any trace: no case to put them in
     in_trace = False
     try:
         with _open(path) as handle:
-            for action, element in ET.iterparse(handle, events=("start", "end")):
+            limited = LimitedReader(handle, MAX_TOKEN_BYTES, lambda at: _too_long(path, at))
+            for action, element in ET.iterparse(limited, events=("start", "end")):
                 tag = _local(element.tag)
                 if action == "start":
                     if tag == "trace":
                         in_trace, trace_attrs, trace_rows = True, {}, []
                     elif tag == "event" and in_trace:
                         event_attrs = {}
+                    elif tag == "event":
+                        outside += 1
                     elif tag in _XES_VALUE_TAGS or tag in ("list", "container", "values"):
                         depth_in_value += 1
                         if depth_in_value == 1 and tag in _XES_VALUE_TAGS and in_trace:
@@ -319,7 +324,23 @@ def read_xes_table(source: str | os.PathLike[str]) -> pl.DataFrame:
             "holds no <trace> with <event> elements",
             fix="check the file is an XES event log",
         )
+    if outside:
+        warnings.warn(
+            f"{path}: {outside} <event> element(s) outside any <trace> were skipped (an event "
+            "needs the case its trace names); move them into their traces",
+            CsMetricsWarning,
+            stacklevel=2,
+        )
     return _rows_to_frame(rows)
+
+
+def _too_long(path: str, offset: int) -> Exception:
+    return adapter_error(
+        path,
+        f"an attribute value or text longer than {MAX_TOKEN_BYTES:,} bytes (near byte "
+        f"{offset:,}), more than an event log needs",
+        fix="check the file is the XES export you meant; long free text belongs in a separate file",
+    )
 
 
 def _rows_to_frame(rows: list[dict[str, str]]) -> pl.DataFrame:
