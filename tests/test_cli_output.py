@@ -328,10 +328,6 @@ def test_polars_duration_is_the_same_as_its_name(
     assert frames[0].equals(frames[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compute() cuts hour and weekday periods once it calls csmetrics._periods (lead)",
-)
 @pytest.mark.parametrize("period", ["hour", "weekday", "15m"])
 def test_new_periods_reach_compute(
     period: str, sample_file: Path, capsys: pytest.CaptureFixture[str]

@@ -488,8 +488,11 @@ def _derived(policy: Policy) -> list[CaseColumn]:
         CaseColumn(
             "handle_time",
             "derived",
+            # the exact total in µs; beyond a duration's range (±292,000 years): null
             pl.when(col("_handle_n") > 0).then(
-                pl.duration(microseconds=(col("_handle_sum") * 1e6).round(0).cast(pl.Int64))
+                pl.duration(
+                    microseconds=(col("_handle_sum") * 1e6).round(0).cast(pl.Int64, strict=False)
+                )
             ),
             ("_handle_sum", "_handle_n"),
         ),

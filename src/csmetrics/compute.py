@@ -47,6 +47,7 @@ from csmetrics.metrics._aggregate import (
     check_period,
     check_quantiles,
     grouped,
+    period_key,
     period_start,
     quantile_name,
     resolve_metrics,
@@ -147,7 +148,7 @@ def _with_period(
     if period is None:
         return frame
     anchor = _ANCHORS[name][0 if policy.period_by == "created" else 1]
-    return frame.with_columns(period_start(anchor, period, policy.timezone).alias("period_start"))
+    return frame.with_columns(period_start(anchor, period, policy.timezone))
 
 
 def _backlog(
@@ -172,16 +173,23 @@ def _backlog(
         wide = grouped(population, by, [open_now.alias("_open")])
         keys = by
     else:
+        spec = check_period(period)
+        assert spec is not None
+        if spec.every is None:
+            raise PolicyError(
+                f"backlog counts the cases open at each period's end: period {spec.name!r} is "
+                "a profile with no end; use a calendar period ('day', 'week' …) or a duration"
+            )
         tz = policy.timezone
         changes = open_changes(log, policy, on_invalid=on_invalid).join(
             population.select("case_id", *by), on="case_id", how="inner"
         )
-        start = period_start("ts", period, tz).alias("period_start")
+        start = period_start("ts", period, tz)
         per_period = changes.group_by(*by, start).agg(pl.col("change").sum().alias("_change"))
         placeholder = pl.lit(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).dt.convert_time_zone(tz)
         first = period_start("created_at", period, tz).min().fill_null(placeholder)
         last = period_start("as_of", period, tz).max().fill_null(first)
-        span = pl.datetime_range(first, last, PERIODS[period]).alias("period_start")
+        span = pl.datetime_range(first, last, spec.every).alias("period_start")
         grid = (
             grouped(population, by, [span.implode(), pl.len().alias("_cases")])
             .filter(pl.col("_cases") > 0)
@@ -384,7 +392,7 @@ def compute(
     if columns is not None and same_topic:
         columns.append("topic")
     cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
-    keys = [*by_cols, *(["period_start"] if period is not None else [])]
+    keys = [*by_cols, *period_key(period)]
     reads = {m.reads for m in chosen if m.kind != "backlog"}
     if len(reads) > 1 or any(m.kind == "backlog" for m in chosen):
         cases = cases.cache()  # several frames read the one case table: build it once

@@ -29,7 +29,13 @@ import polars as pl
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, case_table
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
-from csmetrics.metrics._aggregate import Period, by_columns, check_period, period_start
+from csmetrics.metrics._aggregate import (
+    Period,
+    by_columns,
+    check_period,
+    period_key,
+    period_start,
+)
 from csmetrics.policy import Policy
 from csmetrics.schema import CANONICAL_COLUMNS
 
@@ -778,10 +784,8 @@ def channel_switch_matrix(
         )
     if period is not None:
         anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
-        frame = frame.with_columns(
-            period_start(anchor, period, policy.timezone).alias("period_start")
-        )
-        keys.append("period_start")
+        frame = frame.with_columns(period_start(anchor, period, policy.timezone))
+        keys += period_key(period)
     cells = frame.group_by(*keys, "from_channel", "to_channel").agg(
         pl.len().cast(pl.Int64).alias("count")
     )

@@ -41,7 +41,7 @@ from csmetrics.calendar import BusinessCalendar, business_deadline, business_dur
 from csmetrics.cases import CASE_COLUMNS, OnInvalid, annotated_events, case_table
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
-from csmetrics.metrics._aggregate import PERIODS
+from csmetrics.metrics._aggregate import Period, check_period, period_key, period_start
 from csmetrics.metrics._common import counted, customer_cases, resolution_start
 from csmetrics.policy import Policy
 from csmetrics.schema import RESOLVED_STATUSES, STATUSES, TS_DTYPE
@@ -992,7 +992,7 @@ def sla_metrics(
     sla: SlaLike,
     *,
     by: str | Sequence[str] = (),
-    period: Literal["day", "week", "month", "quarter"] | None = None,
+    period: Period | None = None,
     policy: Policy | None = None,
     calendar: BusinessCalendar | None = None,
     quantiles: Sequence[float] = (0.5, 0.9),
@@ -1053,8 +1053,7 @@ def sla_metrics(
     bad = [q for q in quantiles if not 0 <= q <= 1]
     if bad:
         raise PolicyError(f"'quantiles' must lie in [0, 1] (got {bad})")
-    if period is not None and period not in PERIODS:
-        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
+    check_period(period)
     table = sla_table(
         log, sla, policy=policy, calendar=calendar, on_invalid=on_invalid, events=events
     )
@@ -1067,9 +1066,8 @@ def sla_metrics(
     keys = list(by_cols)
     if period is not None:
         anchor = "created_at" if policy.period_by == "created" else "last_resolved_at"
-        start = pl.col(anchor).dt.convert_time_zone(policy.timezone).dt.truncate(PERIODS[period])
-        table = table.with_columns(start.alias("period_start"))
-        keys.append("period_start")
+        table = table.with_columns(period_start(anchor, period, policy.timezone))
+        keys += period_key(period)
     keys.append("target")
     achieved = (pl.col("status") == "achieved").sum().alias("_a")
     breached = (pl.col("status") == "breached").sum().alias("_b")

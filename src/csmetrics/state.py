@@ -433,7 +433,7 @@ class MetricState:
             keys = by
             counts = rows.select(*by, pl.col("n_open").alias("_open"))
         else:
-            every = PERIODS[self.period]
+            every = PERIODS[str(self.period)]
             keys = [*by, "period_start"]
             opened = rows.group_by(keys).agg(pl.col("n").sum().alias("_opened"))
             closed = (
@@ -704,7 +704,7 @@ def _customers_part(cases: pl.LazyFrame, keys: list[str], precision: int, tz: st
 
 
 def _period_of(column: str, period: Period, tz: str) -> pl.Expr:
-    return pl.col(column).dt.convert_time_zone(tz).dt.truncate(PERIODS[period])
+    return pl.col(column).dt.convert_time_zone(tz).dt.truncate(PERIODS[str(period)])
 
 
 def _backlog_part(

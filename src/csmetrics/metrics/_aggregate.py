@@ -9,10 +9,13 @@ nothing here imports them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Final
 
 import polars as pl
 
+from csmetrics._periods import Period as PeriodSpec
+from csmetrics._periods import check_period as parse_period
+from csmetrics._periods import period_start_expr
 from csmetrics.exceptions import PluginError, PolicyError
 from csmetrics.metrics.registry import ExprBuilder, Metric, builtins, get
 from csmetrics.policy import Policy
@@ -27,6 +30,7 @@ __all__ = [
     "check_quantiles",
     "exact_aggregations",
     "grouped",
+    "period_key",
     "period_start",
     "quantile_name",
     "resolve_metrics",
@@ -35,19 +39,30 @@ __all__ = [
     "tidy_columns",
 ]
 
-Period = Literal["day", "week", "month", "quarter"]
+Period = str | PeriodSpec
+"""A period: ``"hour"``, ``"day"``, ``"week"`` (from Monday), ``"month"``, ``"quarter"``,
+``"year"``, a Polars duration (``"15m"``, ``"2w"``), or a profile (``"weekday"``,
+``"hour_of_day"``) — see :mod:`csmetrics._periods`."""
 PERIODS: Final[dict[str, str]] = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
+"""The calendar periods mergeable state keeps (:mod:`csmetrics.state`)."""
 
 
-def check_period(period: object) -> None:
-    """Raise a :class:`PolicyError` for a period that is not one of :data:`PERIODS`."""
-    if period is not None and period not in PERIODS:
-        raise PolicyError(f"'period' must be in {tuple(PERIODS)} (got {period!r})")
+def check_period(period: object) -> PeriodSpec | None:
+    """The validated period (``None`` for none); a :class:`PolicyError` with "did you mean"
+    for anything else."""
+    return None if period is None else parse_period(period)
+
+
+def period_key(period: object) -> list[str]:
+    """The key column(s) a period adds to the tidy table: ``period_start`` (or the profile's
+    ``weekday`` / ``hour_of_day``), none without a period."""
+    spec = check_period(period)
+    return [] if spec is None else [spec.column]
 
 
 def period_start(column: str, period: Period, timezone: str) -> pl.Expr:
-    """The start of the period ``column`` falls in, cut in ``timezone``."""
-    return pl.col(column).dt.convert_time_zone(timezone).dt.truncate(PERIODS[period])
+    """The period key of ``column`` (cut in ``timezone``), named as :func:`period_key`."""
+    return period_start_expr(column, period, timezone)
 
 
 def quantile_name(q: float) -> str:

@@ -396,7 +396,7 @@ class Report:
         title: str = "Customer-service report",
     ) -> None:
         if period is not None:
-            period = check_period(period).name  # type: ignore[assignment]
+            period = check_period(period).name
         if on_invalid not in ("raise", "quarantine"):
             raise PolicyError(
                 f"'on_invalid' must be in ('raise', 'quarantine') (got {on_invalid!r})"
