@@ -40,6 +40,8 @@ from csmetrics.schema import (
 )
 
 __all__ = [
+    "SIMPLE_STATUS",
+    "STATUS_FACTS",
     "STATUS_ROWS",
     "UNRESOLVED",
     "ZERO",
@@ -81,6 +83,9 @@ class CaseColumn:
         source's rows first (``created_at`` for the sequences).
     empty
         For the sequences: the value of a case that has no rows there (``0`` for counts).
+    shortcut
+        For some status columns: the same value from plain aggregations (:data:`SHORTCUTS`),
+        valid for the cases :data:`SIMPLE_STATUS` marks; the others go through the sequence.
     """
 
     name: str
@@ -88,6 +93,7 @@ class CaseColumn:
     expr: pl.Expr
     needs: tuple[str, ...] = ()
     empty: pl.Expr | None = None
+    shortcut: pl.Expr | None = None
 
 
 # -- what an event is ------------------------------------------------------------------------
@@ -214,6 +220,65 @@ def _facts(policy: Policy) -> list[CaseColumn]:
 
 STATUS_ROWS: Final = is_type("status_changed") | is_type("merged")
 """The rows the status sequence reads."""
+
+
+def _high() -> pl.Expr:
+    """``ts·64 + type·4 + actor``: the order key without its tie-break (Int64)."""
+    return (
+        pl.col("ts").cast(pl.Int64) * 64
+        + pl.col("event_type").to_physical().cast(pl.Int64) * 4
+        + pl.col("actor").to_physical().cast(pl.Int64)
+    )
+
+
+def _sets() -> pl.Expr:
+    return (
+        pl.when(is_type("merged")).then(pl.lit("closed", STATUS_DTYPE)).otherwise(pl.col("status"))
+    )
+
+
+def _status_facts() -> list[CaseColumn]:
+    """Plain aggregations of the status rows (no sort): enough to know most cases' status
+    history — one or no resolution, never reopened — without the sequence."""
+    high, code = _high(), _sets().to_physical().cast(pl.Int64)
+    resolving = STATUS_ROWS & _sets().is_in(RESOLVED_STATUSES)
+    unresolving = STATUS_ROWS & _sets().is_in(UNRESOLVED)
+    return [
+        CaseColumn("_s_first", "facts", pl.when(STATUS_ROWS).then(high).min()),
+        CaseColumn("_s_last_a", "facts", pl.when(STATUS_ROWS).then(high * 8 + code).max()),
+        CaseColumn("_s_last_b", "facts", pl.when(STATUS_ROWS).then(high * 8 + 7 - code).max()),
+        CaseColumn("_resolving_first", "facts", pl.when(resolving).then(high).min()),
+        CaseColumn("_unresolving_last", "facts", pl.when(unresolving).then(high).max()),
+    ]
+
+
+STATUS_FACTS: Final = (
+    "_s_first",
+    "_s_last_a",
+    "_s_last_b",
+    "_resolving_first",
+    "_unresolving_last",
+    "_creation_key",
+)
+_CREATION_HIGH: Final = (pl.col("_creation_key") % _CREATED_FIRST) // 2**66
+SIMPLE_STATUS: Final = (
+    # no status row before creation (it would set the status at creation) ...
+    (pl.col("_s_first").is_null() | (pl.col("_s_first") >= _CREATION_HIGH))
+    # ... every unresolved status strictly before every resolved one (one resolution at
+    # most, no reopen, no tie to break) ...
+    & (
+        pl.col("_unresolving_last").is_null()
+        | pl.col("_resolving_first").is_null()
+        | (pl.col("_unresolving_last") < pl.col("_resolving_first"))
+    )
+    # ... and the rows tied last agree on the status they set
+    & (pl.col("_s_last_a").is_null() | (pl.col("_s_last_a") % 8 == 7 - pl.col("_s_last_b") % 8))
+)
+"""Cases whose status columns the plain aggregations give exactly (the rest: the sequence)."""
+
+
+def _resolved_ts(column: str) -> pl.Expr:
+    return (pl.col(column) // 64).cast(pl.Datetime("us", "UTC"))
 
 
 def _status_columns(policy: Policy, business: bool) -> list[CaseColumn]:
@@ -547,6 +612,7 @@ def columns_for(policy: Policy, *, business: bool = False) -> dict[str, CaseColu
     """Every column (public and private) under ``policy``, by name."""
     declared = [
         *_facts(policy),
+        *_status_facts(),
         *_status_columns(policy, business),
         *_message_columns(policy, business),
         *_derived(policy),

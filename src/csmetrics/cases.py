@@ -13,6 +13,8 @@ from typing import Final, Literal
 import polars as pl
 
 from csmetrics._columns import (
+    SIMPLE_STATUS,
+    STATUS_FACTS,
     STATUS_ROWS,
     ZERO,
     CaseColumn,
@@ -184,6 +186,9 @@ def _declared(policy: Policy, calendar: BusinessCalendar | None) -> dict[str, Ca
 
 
 _FIX_UP: Final = "_reply_from_start"  # the one column built by a join after the facts
+SHORTCUTS: bool = True
+"""Use the status shortcuts (:data:`csmetrics._columns.SIMPLE_STATUS`); the tests switch them
+off to check that both ways give the same table."""
 
 
 def _closure(wanted: list[str], declared: dict[str, CaseColumn]) -> list[str]:
@@ -214,25 +219,20 @@ def _closure(wanted: list[str], declared: dict[str, CaseColumn]) -> list[str]:
     return order
 
 
-def _ordered(events: pl.LazyFrame, facts: pl.LazyFrame, rows: pl.Expr) -> pl.LazyFrame:
+def _ordered(rows: pl.LazyFrame, facts: pl.LazyFrame) -> pl.LazyFrame:
     """``rows`` of each case in the one event order, with the case's creation joined in."""
     created = facts.select("case_id", "created_at")
-    return (
-        events.filter(rows)
-        .join(created, on="case_id", how="left")
-        .sort(["case_id", KEY], nulls_last=True)
-    )
+    return rows.join(created, on="case_id", how="left").sort(["case_id", KEY], nulls_last=True)
 
 
 def _sequence(
-    events: pl.LazyFrame,
+    rows: pl.LazyFrame,
     facts: pl.LazyFrame,
-    rows: pl.Expr,
     annotate: Callable[[pl.LazyFrame], pl.LazyFrame],
     aggregations: list[pl.Expr],
 ) -> pl.LazyFrame:
     """Aggregations over ``rows`` of each case, in event order, creation joined in."""
-    return annotate(_ordered(events, facts, rows)).group_by("case_id").agg(aggregations)
+    return annotate(_ordered(rows, facts)).group_by("case_id").agg(aggregations)
 
 
 def open_changes(
@@ -246,7 +246,7 @@ def open_changes(
     """
     events = keyed_events(log, policy, on_invalid=on_invalid)
     cases = _plan(events, policy, ["created_at", "_status_at_creation"], [], None)
-    status = annotate_status(_ordered(events, cases, STATUS_ROWS)).filter(
+    status = annotate_status(_ordered(events.filter(STATUS_ROWS), cases)).filter(
         pl.col("_resolution") | pl.col("_reopen")
     )
     moves = status.select(
@@ -306,6 +306,12 @@ def _plan(
             by_source["facts"].append(name)
         elif column is not None and column.source in by_source:
             by_source[column.source].append(name)
+    status_columns = [declared[n] for n in by_source["status"]]
+    shortcut = (
+        SHORTCUTS and bool(status_columns) and all(c.shortcut is not None for c in status_columns)
+    )
+    if shortcut:  # the plain status aggregations join the facts
+        by_source["facts"] += [n for n in STATUS_FACTS if n not in by_source["facts"]]
 
     def aggregation(name: str) -> pl.Expr:
         if name in declared:
@@ -317,20 +323,36 @@ def _plan(
     # creation first: the sequences join it in
     table = table.with_columns(declared["created_at"].expr.alias("created_at"))
     pending.remove("created_at")
-    if by_source["status"]:
+    if shortcut:
+        # most cases: the plain aggregations; only the others' status rows are sorted
+        table = table.with_columns(SIMPLE_STATUS.alias("_simple_status"))
+        others = table.filter(~pl.col("_simple_status")).select("case_id")
+        rows = events.filter(STATUS_ROWS).join(others, on="case_id", how="semi")
         status = _sequence(
-            events,
+            rows,
             table,
-            STATUS_ROWS,
             lambda rows: _annotate_status(rows, calendar),
-            [declared[n].expr.alias(n) for n in by_source["status"]],
+            [c.expr.alias(c.name) for c in status_columns],
         )
-        table = _join_sequence(table, status, [declared[n] for n in by_source["status"]])
+        table = table.join(status, on="case_id", how="left").with_columns(
+            pl.when(pl.col("_simple_status"))
+            .then(c.shortcut)
+            .otherwise(pl.col(c.name) if c.empty is None else pl.col(c.name).fill_null(c.empty))
+            .alias(c.name)
+            for c in status_columns
+        )
+    elif status_columns:
+        status = _sequence(
+            events.filter(STATUS_ROWS),
+            table,
+            lambda rows: _annotate_status(rows, calendar),
+            [c.expr.alias(c.name) for c in status_columns],
+        )
+        table = _join_sequence(table, status, status_columns)
     if by_source["messages"]:
         messages = _sequence(
-            events,
+            events.filter(message_rows(policy)),
             table,
-            message_rows(policy),
             lambda rows: _annotate_messages(rows, policy, calendar),
             [declared[n].expr.alias(n) for n in by_source["messages"]],
         )
