@@ -23,7 +23,10 @@ import polars as pl
 from csmetrics.datasets._simulate import (
     DEFAULT_CHANNEL_MIX,
     EVENTS_PER_CASE,
+    HANDLE_MEDIAN,
     JOURNEY_WINDOW,
+    SOCIAL_COMP_RATE,
+    SOCIAL_FIRST_RESPONSE_MEDIAN,
     TRUTH_COLUMNS,
     simulate_frame,
 )
@@ -33,9 +36,12 @@ from csmetrics.log import EventLog
 __all__ = [
     "DEFAULT_CHANNEL_MIX",
     "EVENTS_PER_CASE",
+    "HANDLE_MEDIAN",
     "JOURNEY_WINDOW",
     "SAMPLE_CASES",
     "SAMPLE_SEED",
+    "SOCIAL_COMP_RATE",
+    "SOCIAL_FIRST_RESPONSE_MEDIAN",
     "TRUTH_COLUMNS",
     "sample_frame",
     "sample_log",
@@ -77,11 +83,17 @@ def simulate(
       (log-logistic with an occasional backlog factor) and differ by channel: seconds to minutes
       on the phone, minutes in chat, hours by email, in between on messaging and social media,
       faster on public social posts than in direct messages.
+    * **Visibility.** Visibility belongs to the event (``is_public``, set on social messages).
+      About a third of first social cases are DM conversations from the start (every message
+      private); most public complaints are then taken to a DM (the later messages private).
+      Public cases are answered faster and comped more often
+      (:data:`SOCIAL_FIRST_RESPONSE_MEDIAN`, :data:`SOCIAL_COMP_RATE`).
     * **Automation.** Chat and messaging conversations often start with a bot (``bot``
       messages, then ``bot_handoff`` to a human, or the bot solves it); email and web forms
       get an auto-reply (``system`` message).
     * **Work on the case.** Assignment, internal notes, transfers, escalations, priority
-      changes, agent replies (``handle_seconds`` on calls and email replies), customer
+      changes, agent replies (``handle_seconds`` on every agent reply, every channel:
+      :data:`HANDLE_MEDIAN`), customer
       follow-ups, ``pending`` and ``on_hold`` periods, solves, reopens, closes (four days after
       the solve on asynchronous channels), CSAT answers (1-5) after some solves, and comps
       (``comp_granted``), several times more often on public social posts.
@@ -115,7 +127,11 @@ def simulate(
         issue). Issues follow the journey rule exactly: within an issue each case starts
         while an earlier case is unresolved or within 7 days after its resolution (its last
         ``solved``/``closed`` status); a customer's next issue starts more than 7 days after
-        every case of the previous one was resolved.
+        every case of the previous one was resolved. Also, per case (DESIGN §2.4, §7):
+        ``sim_is_public`` (the first customer message is public), ``sim_moved_to_private``
+        (a public case with a private message: taken to a DM) and ``sim_queue_jump`` (a switch
+        from a private case to a public one while the previous case of the issue was in an
+        unresolved status: a DM is private, so a move into a DM is never a queue jump).
 
     Returns
     -------

@@ -63,8 +63,38 @@ JOURNEY_WINDOW: Final = dt.timedelta(days=7)
 EVENTS_PER_CASE: Final = 10.5
 """About how many events a case has with the default mix (for sizing benchmarks)."""
 
-TRUTH_COLUMNS: Final[tuple[str, ...]] = ("sim_issue_id", "sim_switched")
-"""Ground-truth columns added by ``truth=True``."""
+TRUTH_COLUMNS: Final[tuple[str, ...]] = (
+    "sim_issue_id",
+    "sim_switched",
+    "sim_is_public",
+    "sim_moved_to_private",
+    "sim_queue_jump",
+)
+"""Ground-truth columns added by ``truth=True`` (constant within a case)."""
+
+SOCIAL_COMP_RATE: Final[Mapping[str, float]] = {"public": 0.14, "private": 0.06}
+"""Planted chance of a comp on a social case an agent answers, by case visibility.
+
+A *public* case starts with a public post (and may move to a DM later); a *private* one is a
+DM conversation from its first message (DESIGN §2.4)."""
+
+SOCIAL_FIRST_RESPONSE_MEDIAN: Final[Mapping[str, float]] = {"public": 900.0, "private": 2_880.0}
+"""Planted median first response (seconds) on social cases, by case visibility.
+
+The median of the log-logistic body; an occasional backlog factor (4 % of cases) lifts the
+observed median by about 3 % on both sides, so the DM/public ratio (3.2) is recovered exactly
+in expectation."""
+
+HANDLE_MEDIAN: Final[Mapping[str, float]] = {
+    "voice": 300.0,
+    "email": 240.0,
+    "chat": 90.0,
+    "messaging": 120.0,
+    "social": 150.0,
+    "web": 240.0,
+    "other": 240.0,
+}
+"""Median ``handle_seconds`` of an agent reply, by channel kind (talk time on calls)."""
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DAY: Final = 86_400.0
@@ -92,6 +122,7 @@ _P_AUTO_REPLY: Final = (0.0, 0.9, 0.0, 0.0, 0.0, 0.95, 0.5)
 _P_OUTBOUND: Final = (0.05, 0.03, 0.0, 0.03, 0.0, 0.0, 0.0)
 _P_HOLD: Final = (0.0, 0.07, 0.02, 0.05, 0.04, 0.07, 0.07)
 _P_REOPEN: Final = (0.0, 0.07, 0.0, 0.05, 0.05, 0.07, 0.07)
+_HANDLE_SIGMA: Final = (0.7, 0.8, 0.6, 0.7, 0.7, 0.8, 0.8)
 _P_CSAT: Final = (0.15, 0.2, 0.3, 0.25, 0.12, 0.2, 0.2)
 _CSAT_DELAY: Final = (60.0, 3 * _HOUR, 30.0, 600.0, _HOUR, 3 * _HOUR, 3 * _HOUR)
 
@@ -379,8 +410,12 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
     )
 
     # First reply, assignment, transfer, hold.
-    frt_median = _by_kind(_FRT_MEDIAN) * (
-        pl.when(is_social).then(pl.when(col("public")).then(0.5).otherwise(1.6)).otherwise(1.0)
+    frt_median = (
+        pl.when(is_social & col("public"))
+        .then(SOCIAL_FIRST_RESPONSE_MEDIAN["public"])
+        .when(is_social)
+        .then(SOCIAL_FIRST_RESPONSE_MEDIAN["private"])
+        .otherwise(_by_kind(_FRT_MEDIAN))
     )
     frt = (
         pl.when(col("outbound"))
@@ -393,12 +428,14 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
         )
     )
 
+    handle_median = _by_kind([HANDLE_MEDIAN[k] for k in CHANNEL_KINDS])
+
     def handle(name: str) -> pl.Expr:
+        # Voice keeps its own draw name (talk time); every other kind draws work time.
         return (
             pl.when(is_voice)
-            .then(rng.log_logistic(f"{name}/talk", 300.0, 0.7))
-            .when(is_ticket)
-            .then(rng.log_logistic(f"{name}/work", 240.0, 0.8))
+            .then(rng.log_logistic(f"{name}/talk", handle_median, _by_kind(_HANDLE_SIGMA)))
+            .otherwise(rng.log_logistic(f"{name}/work", handle_median, _by_kind(_HANDLE_SIGMA)))
             .round(0)
         )
 
@@ -560,9 +597,9 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
     )
     comp_p = (
         pl.when(is_social & col("public"))
-        .then(0.14)
+        .then(SOCIAL_COMP_RATE["public"])
         .when(is_social)
-        .then(0.06)
+        .then(SOCIAL_COMP_RATE["private"])
         .when(col("topic").is_in([_TOPICS.index("delivery"), _OUTAGE]))
         .then(0.05)
         .otherwise(0.02)
@@ -786,7 +823,34 @@ def _place(
         .with_columns(
             ((col("pos") > 1) & (col("channel") != col("channel").shift(1))).alias("switched"),
             pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"),
+            _previous_unresolved().alias("previous_unresolved"),
         )
+        .with_columns(
+            # A queue jump reads case visibility (DESIGN §2.4, §7): a DM is private.
+            (
+                col("switched")
+                & col("public")
+                & ~col("public").shift(1).fill_null(value=False)
+                & col("previous_unresolved")
+            ).alias("queue_jump"),
+        )
+    )
+
+
+def _previous_unresolved() -> pl.Expr:
+    """The previous case of the issue is in an unresolved status when this case starts.
+
+    Unresolved from creation to its first resolution, and again from a reopen to the second
+    solve; a case never resolved (or resolved after the window) stays unresolved.
+    """
+    col = pl.col
+    since = col("start") - col("start").shift(1)  # seconds after the previous case started
+    first = col("first_resolved").shift(1)
+    reopen, solve_2 = col("t_reopen").shift(1), col("t_solve_2").shift(1)
+    return (col("pos") > 1) & (
+        first.is_null()
+        | (since < first)
+        | ((since >= reopen) & (since < solve_2)).fill_null(value=False)
     )
 
 
@@ -1007,7 +1071,13 @@ def _empty(truth: bool) -> pl.DataFrame:
         "merged_into": pl.Int64(),
     }
     if truth:
-        schema |= {"sim_issue_id": pl.Int64(), "sim_switched": pl.Boolean()}
+        schema |= {
+            "sim_issue_id": pl.Int64(),
+            "sim_switched": pl.Boolean(),
+            "sim_is_public": pl.Boolean(),
+            "sim_moved_to_private": pl.Boolean(),
+            "sim_queue_jump": pl.Boolean(),
+        }
     return pl.DataFrame(schema=schema)
 
 
@@ -1107,6 +1177,8 @@ def simulate_frame(
         pl.lit(pl.Series(_TOPICS, dtype=pl.String)).gather(pl.col("topic")).alias("topic"),
         (pl.col("sim_issue_idx") + 1).alias("sim_issue_id"),
         pl.col("switched").alias("sim_switched"),
+        pl.col("public").alias("sim_is_public"),
+        pl.col("queue_jump").alias("sim_queue_jump"),
     )
     agent_names = pl.Series(
         [f"A{i + 1:05d}" for i in range(len(_TEAMS) * n_agents)], dtype=pl.String
@@ -1136,9 +1208,17 @@ def simulate_frame(
         pl.col("merged_into"),
     ]
     if truth:
+        # A public case moved to private when any of its (emitted) messages is private.
+        private_message = (pl.col("event_type") == "message") & ~pl.col("is_public")
+        moved = pl.lit(per_case["sim_is_public"]).gather(idx) & private_message.fill_null(
+            value=False
+        ).any().over("idx")
         columns += [
             pl.lit(per_case["sim_issue_id"]).gather(idx).alias("sim_issue_id"),
             pl.lit(per_case["sim_switched"]).gather(idx).alias("sim_switched"),
+            pl.lit(per_case["sim_is_public"]).gather(idx).alias("sim_is_public"),
+            moved.alias("sim_moved_to_private"),
+            pl.lit(per_case["sim_queue_jump"]).gather(idx).alias("sim_queue_jump"),
         ]
     frame = events.lazy().select(columns).collect()
     assert tuple(frame.columns[: len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
