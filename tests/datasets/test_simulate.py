@@ -124,7 +124,8 @@ def test_columns_and_dtypes_are_canonical(frame: pl.DataFrame) -> None:
     }
     expected = {name: expected[name] for name in CANONICAL_COLUMNS}
     expected |= {"sim_issue_id": pl.Int64(), "sim_switched": pl.Boolean()}
-    expected |= {name: pl.Boolean() for name in TRUTH_COLUMNS[2:]}
+    expected |= {name: pl.Boolean() for name in TRUTH_COLUMNS[2:-1]}
+    expected |= {"sim_planted": pl.String()}
     assert frame.schema == pl.Schema(expected)
     assert tuple(frame.columns) == CANONICAL_COLUMNS + TRUTH_COLUMNS
     assert frame.schema["status"] == STATUS_DTYPE
@@ -566,7 +567,7 @@ def visibility(frame: pl.DataFrame) -> pl.DataFrame:
             ((pl.col("event_type") == "message") & (pl.col("is_public") == False))  # noqa: E712
             .any()
             .alias("any_private"),
-            *(pl.col(name).first() for name in TRUTH_COLUMNS[2:]),
+            *(pl.col(name).first() for name in TRUTH_COLUMNS[2:-1]),
         )
         .with_columns(
             # null (non-social, or no customer message) -> the channel's default: social public

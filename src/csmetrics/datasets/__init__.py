@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from csmetrics.datasets._effects import Effects
 from csmetrics.datasets._simulate import (
     DEFAULT_CHANNEL_MIX,
     EVENTS_PER_CASE,
@@ -43,6 +44,7 @@ __all__ = [
     "SOCIAL_COMP_RATE",
     "SOCIAL_FIRST_RESPONSE_MEDIAN",
     "TRUTH_COLUMNS",
+    "Effects",
     "sample_frame",
     "sample_log",
     "simulate",
@@ -67,6 +69,7 @@ def simulate(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> EventLog:
     """Simulate a realistic omnichannel customer-service event log.
 
@@ -131,7 +134,11 @@ def simulate(
         ``sim_is_public`` (the first customer message is public), ``sim_moved_to_private``
         (a public case with a private message: taken to a DM) and ``sim_queue_jump`` (a switch
         from a private case to a public one while the previous case of the issue was in an
-        unresolved status: a DM is private, so a move into a DM is never a queue jump).
+        unresolved status: a DM is private, so a move into a DM is never a queue jump);
+        ``sim_planted`` names the planted effect a case comes from (null for the others).
+    effects
+        Effects to plant with a known size, for checking analyses (:class:`Effects`, e.g.
+        ``Effects(contagion=0.5)``); none by default.
 
     Returns
     -------
@@ -154,7 +161,7 @@ def simulate(
     True
     """
     frame = simulate_frame(
-        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth
+        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth, effects=effects
     )
     source = f"simulate(n_cases={n_cases}, seed={seed})"
     return EventLog.trusted(frame.lazy(), source=source)
@@ -205,6 +212,7 @@ def simulate_parquet(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> Path:
     """Write a simulated log to a Parquet file (for benchmarks) and return its path.
 
@@ -214,7 +222,7 @@ def simulate_parquet(
         About how many events to write (``n_cases = ceil(n_events / EVENTS_PER_CASE)``).
     n_cases
         Or exactly how many cases.
-    seed, start, days, channels, truth
+    seed, start, days, channels, truth, effects
         As for :func:`simulate`.
     path
         Where to write. Without it the file goes to a cache folder in the system temporary
@@ -253,6 +261,7 @@ def simulate_parquet(
                 days,
                 sorted((channels or {}).items()),
                 truth,
+                repr(effects),
                 pl.__version__,
             )
         )
@@ -265,7 +274,7 @@ def simulate_parquet(
     else:
         target = Path(path)
     frame = simulate_frame(
-        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth
+        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth, effects=effects
     )
     partial = target.with_name(target.name + f".{os.getpid()}.tmp")
     frame.write_parquet(partial)

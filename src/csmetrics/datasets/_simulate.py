@@ -26,6 +26,7 @@ from typing import Final
 
 import polars as pl
 
+from csmetrics.datasets._effects import Effects, plant_contagion
 from csmetrics.datasets._random import Random, stream_seed
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import (
@@ -69,6 +70,7 @@ TRUTH_COLUMNS: Final[tuple[str, ...]] = (
     "sim_is_public",
     "sim_moved_to_private",
     "sim_queue_jump",
+    "sim_planted",
 )
 """Ground-truth columns added by ``truth=True`` (constant within a case)."""
 
@@ -1077,6 +1079,7 @@ def _empty(truth: bool) -> pl.DataFrame:
             "sim_is_public": pl.Boolean(),
             "sim_moved_to_private": pl.Boolean(),
             "sim_queue_jump": pl.Boolean(),
+            "sim_planted": pl.String(),
         }
     return pl.DataFrame(schema=schema)
 
@@ -1093,6 +1096,7 @@ def simulate_frame(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> pl.DataFrame:
     """A realistic omnichannel event log in the canonical schema, as a DataFrame.
 
@@ -1113,8 +1117,10 @@ def simulate_frame(
     channels
         Channel name -> share of new issues (default :data:`DEFAULT_CHANNEL_MIX`).
     truth
-        Add ``sim_issue_id`` (Int64, the customer issue of the case) and ``sim_switched``
-        (Boolean, the case started on another channel than the previous case of its issue).
+        Add the ground truth :data:`TRUTH_COLUMNS` (see :func:`csmetrics.datasets.simulate`).
+    effects
+        Effects to plant with a known size (:class:`~csmetrics.datasets.Effects`); none by
+        default.
 
     Returns
     -------
@@ -1138,6 +1144,9 @@ def simulate_frame(
     1
     """
     _check_arguments(n_cases, seed, start, days, truth)
+    if effects is not None and not isinstance(effects, Effects):
+        raise PolicyError(f"'effects' must be a csmetrics.datasets.Effects (got {effects!r})")
+    effects = effects or Effects()
     names, shares, kinds = _channel_mix(channels)
     if n_cases == 0:
         return _empty(truth)
@@ -1152,6 +1161,7 @@ def simulate_frame(
     topic = pl.lit(issues["topic"]).gather(pl.col("issue_idx"))
     cases = _timeline(cases, case_rng, n_agents, topic)
     cases = _place(cases, issues, case_rng, issue_rng, cal)
+    cases = plant_contagion(cases, effects, seed, cal.end_s)
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
     events = (
@@ -1179,6 +1189,7 @@ def simulate_frame(
         pl.col("switched").alias("sim_switched"),
         pl.col("public").alias("sim_is_public"),
         pl.col("queue_jump").alias("sim_queue_jump"),
+        pl.col("planted").alias("sim_planted"),
     )
     agent_names = pl.Series(
         [f"A{i + 1:05d}" for i in range(len(_TEAMS) * n_agents)], dtype=pl.String
@@ -1219,6 +1230,7 @@ def simulate_frame(
             pl.lit(per_case["sim_is_public"]).gather(idx).alias("sim_is_public"),
             moved.alias("sim_moved_to_private"),
             pl.lit(per_case["sim_queue_jump"]).gather(idx).alias("sim_queue_jump"),
+            pl.lit(per_case["sim_planted"]).gather(idx).alias("sim_planted"),
         ]
     frame = events.lazy().select(columns).collect()
     assert tuple(frame.columns[: len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS

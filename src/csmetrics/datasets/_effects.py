@@ -1,0 +1,124 @@
+"""Effects the simulator can plant with a known size, so that an analysis can be checked.
+
+Every effect is off by default: ``simulate(..., effects=Effects(...))`` turns one on. With
+``truth=True`` the column ``sim_planted`` names the effect a case comes from (null for the
+others), so a test knows exactly what was planted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Final
+
+import attrs
+import polars as pl
+
+from csmetrics.datasets._random import Random
+from csmetrics.exceptions import PolicyError
+
+__all__ = ["Effects", "plant_contagion"]
+
+_CONTAGION: Final = "contagion"
+
+
+def _rate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"Effects.{attribute.name} must be a number (got {value!r})")
+    if not math.isfinite(value) or value < 0:
+        raise PolicyError(f"Effects.{attribute.name} must be finite and >= 0 (got {value!r})")
+
+
+def _window(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise PolicyError(
+            f"Effects.{attribute.name} must be a positive timedelta, e.g. timedelta(hours=2) "
+            f"(got {value!r})"
+        )
+
+
+@attrs.frozen
+class Effects:
+    """Effects to plant in a simulated log, each with a known size (all off by default).
+
+    Parameters
+    ----------
+    contagion
+        Public-comp contagion: after each comp granted on a public social case, this many
+        *other* customers (on average) open a new public case on the same channel within
+        ``contagion_window``. The simulator moves the start of that many one-case customers
+        (public, on that channel, without a comp of their own) to a uniform time in the
+        window after the comp, so the number of cases is unchanged and the planted effect
+        is exactly ``contagion`` extra public cases per public comp (comps whose window
+        would pass the end of the log get none).
+    contagion_window
+        How long after the comp the extra cases arrive.
+
+    Examples
+    --------
+    >>> from csmetrics.datasets import Effects
+    >>> Effects(contagion=0.5).contagion
+    0.5
+    >>> Effects(contagion=-1)
+    Traceback (most recent call last):
+    ...
+    csmetrics.exceptions.PolicyError: Effects.contagion must be finite and >= 0 (got -1)
+    """
+
+    contagion: float = attrs.field(default=0.0, validator=_rate)
+    contagion_window: dt.timedelta = attrs.field(default=dt.timedelta(hours=2), validator=_window)
+
+
+def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: float) -> pl.DataFrame:
+    """Move one-case customers' public cases into the window after public comps.
+
+    ``cases`` is the simulator's placed case table (``start`` in seconds after the window
+    start, ``t_comp`` relative to it, ``public``, ``channel`` code, ``customer_idx``); the
+    result has ``start`` moved for the chosen cases and ``planted`` set on them.
+    """
+    col = pl.col
+    cases = cases.with_columns(pl.lit(None, pl.String).alias("planted"))
+    if effects.contagion <= 0:
+        return cases
+    window = effects.contagion_window.total_seconds()
+    comp_rng = Random(seed, "idx", "effects/contagion/comp")
+    mover_rng = Random(seed, "idx", "effects/contagion/mover")
+    comps = (
+        cases.filter(col("public") & col("t_comp").is_not_null())
+        .with_columns((col("start") + col("t_comp")).alias("at"))
+        .filter(col("at") < end_s - window)
+        .select("channel", "at", comp_rng.uniform("order").alias("_u"))
+        .sort("channel", "_u")
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).over("channel").alias("slot"),
+            pl.len().over("channel").cast(pl.Int64).alias("n_comps"),
+        )
+    )
+    n_comps = comps.group_by("channel").agg(pl.col("n_comps").first())
+    alone = pl.len().over("customer_idx") == 1
+    movers = (
+        cases.filter(
+            alone & col("public") & col("t_comp").is_null() & ~col("outbound") & (col("pos") == 1)
+        )
+        .select("idx", "channel", mover_rng.uniform("order").alias("_u"))
+        .sort("channel", "_u")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("channel").alias("rank"))
+        .join(n_comps, on="channel", how="inner")
+        .filter(col("rank") < (col("n_comps").cast(pl.Float64) * effects.contagion).round(0))
+        .with_columns((col("rank") % col("n_comps")).alias("slot"))
+        .join(comps.select("channel", "slot", "at"), on=["channel", "slot"], how="inner")
+        .select(
+            "idx",
+            (col("at") + window * mover_rng.uniform("at")).alias("_moved_start"),
+        )
+    )
+    moved = cases.join(movers, on="idx", how="left", maintain_order="left")
+    return (
+        moved.with_columns(
+            pl.coalesce("_moved_start", "start").alias("start"),
+            pl.when(col("_moved_start").is_not_null()).then(pl.lit(_CONTAGION)).alias("planted"),
+        )
+        .drop("_moved_start")
+        .with_columns(col("start").rank("ordinal").cast(pl.Int64).alias("case_id"))
+        .with_columns(pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"))
+    )
