@@ -17,9 +17,10 @@ import polars as pl
 from csmetrics.datasets._random import Random
 from csmetrics.exceptions import PolicyError
 
-__all__ = ["Effects", "plant_contagion"]
+__all__ = ["Effects", "plant_contagion", "plant_pull"]
 
 _CONTAGION: Final = "contagion"
+_PULLED: Final = "pulled"
 
 
 def _rate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -35,6 +36,17 @@ def _window(instance: object, attribute: attrs.Attribute[Any], value: object) ->
             f"Effects.{attribute.name} must be a positive timedelta, e.g. timedelta(hours=2) "
             f"(got {value!r})"
         )
+
+
+def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PolicyError(f"Effects.{attribute.name} must be an integer >= 0 (got {value!r})")
+
+
+def _share(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _rate(instance, attribute, value)
+    if float(value) > 1:  # type: ignore[arg-type]
+        raise PolicyError(f"Effects.{attribute.name} must be between 0 and 1 (got {value!r})")
 
 
 @attrs.frozen
@@ -53,6 +65,16 @@ class Effects:
         would pass the end of the log get none).
     contagion_window
         How long after the comp the extra cases arrive.
+    pulled_agents
+        A surge that pulls named agents: during the first ``pulled_hours`` of the outage
+        (the simulator's surge on every channel), this many agents of the ``email`` team
+        (the first ones: ``A00004``, ``A00005`` … with 3 agents per team, i.e. under 12,000
+        cases) take ``pulled_share`` of the new social cases, which the social team would
+        have taken (up to the team's size).
+    pulled_share
+        The share of the surge's new social cases the pulled agents take.
+    pulled_hours
+        How long the pull lasts from the start of the outage.
 
     Examples
     --------
@@ -67,6 +89,9 @@ class Effects:
 
     contagion: float = attrs.field(default=0.0, validator=_rate)
     contagion_window: dt.timedelta = attrs.field(default=dt.timedelta(hours=2), validator=_window)
+    pulled_agents: int = attrs.field(default=0, validator=_count)
+    pulled_share: float = attrs.field(default=0.5, validator=_share)
+    pulled_hours: float = attrs.field(default=6.0, validator=_rate)
 
 
 def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: float) -> pl.DataFrame:
@@ -121,4 +146,40 @@ def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: flo
         .drop("_moved_start")
         .with_columns(col("start").rank("ordinal").cast(pl.Int64).alias("case_id"))
         .with_columns(pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"))
+    )
+
+
+def plant_pull(
+    cases: pl.DataFrame,
+    effects: Effects,
+    seed: int,
+    *,
+    surge_at: float,
+    social_kind: int,
+    email_team: int,
+    n_agents: int,
+) -> pl.DataFrame:
+    """Give ``pulled_share`` of the social cases started in the surge to email agents."""
+    if effects.pulled_agents == 0 or effects.pulled_share == 0:
+        return cases
+    col = pl.col
+    rng = Random(seed, "idx", "effects/pull")
+    k = min(effects.pulled_agents, n_agents)
+    end = surge_at + effects.pulled_hours * 3_600.0
+    pulled = (
+        (col("kind") == social_kind)
+        & (col("start") >= surge_at)
+        & (col("start") < end)
+        & ~col("outbound")
+        & rng.bernoulli("take", effects.pulled_share)
+    )
+    agent = pl.lit(email_team * n_agents, pl.UInt32) + (rng.uniform("who") * k).floor().cast(
+        pl.UInt32
+    )
+    return cases.with_columns(
+        pl.when(pulled).then(agent).otherwise(col("agent_1")).alias("agent_1"),
+        pl.when(pulled)
+        .then(pl.concat_str([col("planted"), pl.lit(_PULLED)], separator=",", ignore_nulls=True))
+        .otherwise(col("planted"))
+        .alias("planted"),
     )

@@ -26,7 +26,7 @@ from typing import Final
 
 import polars as pl
 
-from csmetrics.datasets._effects import Effects, plant_contagion
+from csmetrics.datasets._effects import Effects, plant_contagion, plant_pull
 from csmetrics.datasets._random import Random, stream_seed
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import (
@@ -1162,6 +1162,15 @@ def simulate_frame(
     cases = _timeline(cases, case_rng, n_agents, topic)
     cases = _place(cases, issues, case_rng, issue_rng, cal)
     cases = plant_contagion(cases, effects, seed, cal.end_s)
+    cases = plant_pull(
+        cases,
+        effects,
+        seed,
+        surge_at=cal.spike_at,
+        social_kind=_SOCIAL,
+        email_team=_TEAMS.index("email"),
+        n_agents=n_agents,
+    )
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
     events = (
