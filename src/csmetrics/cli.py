@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 import polars as pl
 
 import csmetrics as csm
+from csmetrics import _analysis_cli
 from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
@@ -194,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     journeys.add_argument("--issues", help="also write one row per issue to this Parquet file")
     _add_output(journeys)
 
+    _analysis_cli.add_parsers(commands, _add_input, _add_policy, _add_output)
     commands.add_parser("metrics", help="list the registered metrics")
     commands.add_parser("plugins", help="list plugins: loaded, from where, failures and why")
     return parser
@@ -460,7 +462,13 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_analysis(args: argparse.Namespace) -> int:
+    _analysis_cli.run(args, _read(args), _policy(args), _write)
+    return EXIT_OK
+
+
 _COMMANDS = {
+    **dict.fromkeys(_analysis_cli.COMMANDS, _cmd_analysis),
     "demo": _cmd_demo,
     "report": _cmd_report,
     "cases": _cmd_cases,

@@ -48,9 +48,11 @@ from csmetrics.exceptions import PolicyError
 __all__ = [
     "DIFFICULTY_DTYPE",
     "DIFFICULTY_LEVELS",
+    "SUMMARY_COLUMNS",
     "DifficultyRule",
     "difficulty_columns",
     "difficulty_expr",
+    "difficulty_summary",
     "with_difficulty",
 ]
 
@@ -270,3 +272,79 @@ def with_difficulty(
             f"log), or change the rule"
         )
     return frame.with_columns(difficulty_expr(rule))
+
+
+SUMMARY_COLUMNS: Final[tuple[str, ...]] = (
+    "difficulty",
+    "n_cases",
+    "n_resolved",
+    "share",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "resolution_median_s",
+    "resolution_p90_s",
+)
+"""Columns of :func:`difficulty_summary`."""
+
+
+def difficulty_summary(
+    log: object,
+    rule: DifficultyRule | Mapping[str, Any] | None = None,
+    *,
+    policy: Any = None,
+    on_invalid: Literal["raise", "quarantine"] = "raise",
+) -> pl.LazyFrame:
+    """Cases, first response and resolution time (median, p90, seconds) per difficulty.
+
+    Every level appears, easy to hard (with zero cases when none has it). Resolution time
+    is ``full_resolution_time`` of the cases resolved at ``as_of``; first response is over
+    the cases with a response.
+
+    Examples
+    --------
+    >>> import csmetrics as csm
+    >>> log = csm.testing.log_from_rows([
+    ...     ("09:00", "case_created", "customer", {"case_id": 1}),
+    ...     ("09:10", "message", "agent", {"case_id": 1}),
+    ...     ("09:30", "status_changed", "agent", {"case_id": 1, "status": "solved"}),
+    ...     ("09:00", "case_created", "customer", {"case_id": 2, "priority": "urgent"}),
+    ...     ("10:00", "message", "agent", {"case_id": 2, "priority": "urgent"})])
+    >>> difficulty_summary(log).collect().select(
+    ...     "difficulty", "n_cases", "first_response_median_s", "resolution_median_s").rows()
+    [('easy', 1, 600.0, 1800.0), ('medium', 0, None, None), ('hard', 1, 3600.0, None)]
+    """
+    from csmetrics.cases import case_table  # the case table is built by csmetrics.cases
+
+    rule = _as_rule(rule)
+    needed = [
+        *difficulty_columns(rule),
+        "first_response_time",
+        "full_resolution_time",
+        "is_open",
+    ]
+    cases = with_difficulty(case_table(log, policy, columns=needed, on_invalid=on_invalid), rule)
+    col = pl.col
+
+    def seconds(name: str) -> pl.Expr:
+        return col(name).dt.total_microseconds().cast(pl.Float64) / 1e6
+
+    resolved = ~col("is_open") & col("full_resolution_time").is_not_null()
+    per = cases.group_by("difficulty").agg(
+        pl.len().cast(pl.UInt32).alias("n_cases"),
+        resolved.sum().cast(pl.UInt32).alias("n_resolved"),
+        seconds("first_response_time").median().alias("first_response_median_s"),
+        seconds("first_response_time").quantile(0.9, "linear").alias("first_response_p90_s"),
+        seconds("full_resolution_time").filter(resolved).median().alias("resolution_median_s"),
+        seconds("full_resolution_time")
+        .filter(resolved)
+        .quantile(0.9, "linear")
+        .alias("resolution_p90_s"),
+    )
+    levels = pl.LazyFrame({"difficulty": pl.Series(DIFFICULTY_LEVELS, dtype=DIFFICULTY_DTYPE)})
+    return (
+        levels.join(per, on="difficulty", how="left")
+        .with_columns(col("n_cases").fill_null(0), col("n_resolved").fill_null(0))
+        .with_columns((col("n_cases") / col("n_cases").sum()).alias("share"))
+        .sort("difficulty")
+        .select(SUMMARY_COLUMNS)
+    )

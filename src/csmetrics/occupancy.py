@@ -301,6 +301,7 @@ def pulled_onto(
             col("baseline_own_share").fill_null(0.0),
         )
         .with_columns((col("case_share") - col("baseline_case_share")).alias("change"))
+        .filter((col("n_cases") > 0) | (col("baseline_n_cases") > 0))
         .sort(["n_cases", "agent_id"], descending=[True, False])
         .select(PULLED_COLUMNS)
     )
