@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import polars as pl
@@ -113,6 +113,7 @@ class ReportData:
     sla_section: Section
     metrics: tuple[Metric, ...]
     seconds: float
+    analyses: Any = None  # csmetrics.report._analyses.Analyses (issue 17)
 
     @property
     def groups(self) -> list[str]:
@@ -284,7 +285,14 @@ def gather(
         sla_section=sla_section,
         metrics=tuple(m for m in metrics if m is not None),
         seconds=time.perf_counter() - started,
+        analyses=_gather_analyses(checked, policy),
     )
+
+
+def _gather_analyses(log: EventLog, policy: Policy) -> Any:
+    from csmetrics.report._analyses import gather_analyses
+
+    return gather_analyses(log, policy)
 
 
 def _metric(name: str) -> Metric | None:

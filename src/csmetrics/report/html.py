@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from csmetrics.report._analyses import render_analyses
 from csmetrics.report._data import ALL_LABEL, GROUP, TREND_PERIOD, ReportData, Section
 from csmetrics.report.charts import (
     PALETTE,
@@ -649,6 +650,7 @@ _NAV: Final = (
     ("comp", "Compensation"),
     ("trends", "Trends"),
     ("sla", "SLA"),
+    ("analyses", "Analyses"),
     ("definitions", "Definitions"),
 )
 
@@ -670,6 +672,7 @@ def render_report(data: ReportData, *, fragment: bool = False) -> str:
             _comp(data),
             _trends(data),
             _sla(data),
+            render_analyses(data.analyses),
             _definitions(data),
         ]
     )
