@@ -186,40 +186,83 @@ def case_costs(
     """
     card = _as_card(rates)
     policy = policy or Policy()
+    priced, missing = _priced(log, card, policy, on_invalid)
+    costs, missing_pairs = pl.collect_all([_per_case(priced), missing])
+    _raise_missing(missing_pairs)
+    return costs.lazy()
+
+
+def _priced(
+    log: EventLog | object, card: RateCard, policy: Policy, on_invalid: OnInvalid
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Events with handle time and their ``_rate``; and the unpriced (channel, team) pairs."""
     col = pl.col
     handled = (
         analysis_events(log, policy, on_invalid)
         .filter(col("handle_seconds").is_not_null())
-        .select("case_id", "channel", "team", "handle_seconds")
-    )
-    pairs = handled.group_by("channel", "team").agg(pl.len().alias("n")).collect()
-    priced: dict[str, list[Any]] = {"channel": [], "team": [], "_rate": []}
-    missing: list[str] = []
-    for channel, team, n in pairs.sort("channel", "team", nulls_last=True).iter_rows():
-        rate = card.rate(channel, team)
-        if rate is None:
-            missing.append(f"channel {channel!r} team {team!r} ({n} events)")
-        priced["channel"].append(channel)
-        priced["team"].append(team)
-        priced["_rate"].append(rate)
-    if missing:
-        raise PolicyError(
-            f"the rate card has no rate for {len(missing)} (channel, team) pair(s) with handle "
-            f"time: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}; add them under "
-            "[channel], [team] or [channel_team.<channel>], or set 'default'"
+        .select(
+            "case_id",
+            "channel",
+            "team",
+            col("team").str.to_lowercase().alias("_team"),
+            "handle_seconds",
         )
-    table = pl.DataFrame(
-        priced,
-        schema={"channel": pl.String, "team": pl.String, "_rate": pl.Float64},
-    ).lazy()
+    )
+    pairs = pl.LazyFrame(
+        {
+            "channel": [c for c, _ in card.channel_teams],
+            "_team": [t for _, t in card.channel_teams],
+            "_pair_rate": list(card.channel_teams.values()),
+        },
+        schema={"channel": pl.String, "_team": pl.String, "_pair_rate": pl.Float64},
+    )
+    teams = pl.LazyFrame(
+        {"_team": list(card.teams), "_team_rate": list(card.teams.values())},
+        schema={"_team": pl.String, "_team_rate": pl.Float64},
+    )
+    channels = pl.LazyFrame(
+        {"channel": list(card.channels), "_channel_rate": list(card.channels.values())},
+        schema={"channel": pl.String, "_channel_rate": pl.Float64},
+    )
+    priced = (
+        handled.join(pairs, on=["channel", "_team"], how="left")
+        .join(teams, on="_team", how="left")
+        .join(channels, on="channel", how="left")
+        .with_columns(
+            pl.coalesce(
+                "_pair_rate", "_team_rate", "_channel_rate", pl.lit(card.default, pl.Float64)
+            ).alias("_rate")
+        )
+    )
+    missing = (
+        priced.filter(col("_rate").is_null())
+        .group_by("channel", "team")
+        .agg(pl.len().alias("n"))
+        .sort("channel", "team", nulls_last=True)
+    )
+    return priced, missing
+
+
+def _per_case(priced: pl.LazyFrame) -> pl.LazyFrame:
+    col = pl.col
     return (
-        handled.join(table, on=["channel", "team"], how="left", nulls_equal=True)
-        .group_by("case_id")
+        priced.group_by("case_id")
         .agg(
             (col("handle_seconds").sum() / 3600.0).alias("handle_hours"),
             (col("handle_seconds") / 3600.0 * col("_rate")).sum().alias("cost"),
         )
         .sort("case_id")
+    )
+
+
+def _raise_missing(missing: pl.DataFrame) -> None:
+    if missing.height == 0:
+        return
+    parts = [f"channel {c!r} team {t!r} ({n} events)" for c, t, n in missing.iter_rows()]
+    raise PolicyError(
+        f"the rate card has no rate for {len(parts)} (channel, team) pair(s) with handle "
+        f"time: {', '.join(parts[:5])}{' …' if len(parts) > 5 else ''}; add them under "
+        "[channel], [team] or [channel_team.<channel>], or set 'default'"
     )
 
 
@@ -295,12 +338,19 @@ def cost_per_resolved_issue(
     card = _as_card(rates)
     policy = policy or Policy()
     col = pl.col
-    costs = case_costs(log, card, policy=policy, on_invalid=on_invalid)
-    issues = journeys(log, window=window, policy=policy, on_invalid=on_invalid).select(
+    priced, missing = _priced(log, card, policy, on_invalid)
+    issue_plan = journeys(log, window=window, policy=policy, on_invalid=on_invalid).select(
         "issue_id", "cases", col("first_channel").alias("channel"), "is_open"
     )
+    # One collect: the event scan of the costs and the journeys share what they can.
+    case_frame, missing_pairs, issue_frame = pl.collect_all(
+        [_per_case(priced), missing, issue_plan]
+    )
+    _raise_missing(missing_pairs)
+    costs = case_frame.lazy()
     per_issue = (
-        issues.explode("cases")
+        issue_frame.lazy()
+        .explode("cases")
         .rename({"cases": "case_id"})
         .join(costs, on="case_id", how="left")
         .group_by("issue_id")

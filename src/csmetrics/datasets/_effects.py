@@ -17,10 +17,12 @@ import polars as pl
 from csmetrics.datasets._random import Random
 from csmetrics.exceptions import PolicyError
 
-__all__ = ["Effects", "plant_contagion", "plant_pull"]
+__all__ = ["Effects", "label_redirects", "mark_redirects", "plant_contagion", "plant_pull"]
 
 _CONTAGION: Final = "contagion"
 _PULLED: Final = "pulled"
+_REDIRECT: Final = "redirect"
+_REDIRECT_MAX_S: Final = 1_800.0
 
 
 def _rate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -75,6 +77,12 @@ class Effects:
         The share of the surge's new social cases the pulled agents take.
     pulled_hours
         How long the pull lasts from the start of the outage.
+    redirect_share
+        Redirects: this share of the follow-up cases that switch channel (an issue's second
+        case) are redirects: the agent's first reply on the previous case sends the customer
+        to the new channel (an event column ``redirected_to`` names it, as a macro or tag
+        would), and the new case starts 1 to 30 minutes after that reply. Only previous
+        cases answered by an agent at least half an hour before their resolution qualify.
 
     Examples
     --------
@@ -92,6 +100,7 @@ class Effects:
     pulled_agents: int = attrs.field(default=0, validator=_count)
     pulled_share: float = attrs.field(default=0.5, validator=_share)
     pulled_hours: float = attrs.field(default=6.0, validator=_rate)
+    redirect_share: float = attrs.field(default=0.0, validator=_share)
 
 
 def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: float) -> pl.DataFrame:
@@ -180,6 +189,43 @@ def plant_pull(
         pl.when(pulled).then(agent).otherwise(col("agent_1")).alias("agent_1"),
         pl.when(pulled)
         .then(pl.concat_str([col("planted"), pl.lit(_PULLED)], separator=",", ignore_nulls=True))
+        .otherwise(col("planted"))
+        .alias("planted"),
+    )
+
+
+def mark_redirects(cases: pl.DataFrame, effects: Effects, seed: int) -> pl.DataFrame:
+    """Before placement: ``redirect`` (this follow-up is a redirect) and its delay (s)."""
+    col = pl.col
+    if effects.redirect_share == 0:
+        return cases.with_columns(
+            pl.lit(value=False).alias("redirect"), pl.lit(None, pl.Float64).alias("redirect_delay")
+        )
+    rng = Random(seed, "idx", "effects/redirect")
+    delay = 60.0 + (_REDIRECT_MAX_S - 60.0) * rng.uniform("delay")
+    previous_reply = col("a_0").shift(1)
+    eligible = (
+        (col("pos") == 2)
+        & (col("channel") != col("channel").shift(1))
+        & previous_reply.is_not_null()
+        & (previous_reply + _REDIRECT_MAX_S + 120.0 < col("first_resolved").shift(1))
+    )
+    return cases.with_columns(
+        (eligible & rng.bernoulli("share", effects.redirect_share))
+        .fill_null(value=False)
+        .alias("redirect"),
+        delay.alias("redirect_delay"),
+    )
+
+
+def label_redirects(cases: pl.DataFrame) -> pl.DataFrame:
+    """After placement: ``redirect_to`` (channel code) on the redirected (previous) case."""
+    col = pl.col
+    kept = (col("redirect") & ~col("rehomed")).shift(-1).fill_null(value=False)
+    return cases.with_columns(
+        pl.when(kept).then(col("channel").shift(-1)).alias("redirect_to"),
+        pl.when(kept)
+        .then(pl.concat_str([col("planted"), pl.lit(_REDIRECT)], separator=",", ignore_nulls=True))
         .otherwise(col("planted"))
         .alias("planted"),
     )

@@ -26,7 +26,13 @@ from typing import Final
 
 import polars as pl
 
-from csmetrics.datasets._effects import Effects, plant_contagion, plant_pull
+from csmetrics.datasets._effects import (
+    Effects,
+    label_redirects,
+    mark_redirects,
+    plant_contagion,
+    plant_pull,
+)
 from csmetrics.datasets._random import Random, stream_seed
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import (
@@ -741,6 +747,8 @@ def _place(
     delta = (
         pl.when(col("pos") == 1)
         .then(0.0)
+        .when(col("redirect"))  # planted: sent here by the previous case's first reply
+        .then(col("a_0").shift(1) + col("redirect_delay"))
         .when(prev_last.is_null())  # the previous case is never resolved
         .then(60.0 + case_rng.exponential("unresolved", _DAY))
         .when(case_rng.bernoulli("during", 0.55) & (prev_first > 300.0))
@@ -873,6 +881,7 @@ _SLOT_SCHEMA: Final = {
     "csat_score": pl.Float64(),
     "handle_seconds": pl.Float64(),
     "merged_into": pl.Int64(),
+    "redirect_to": pl.UInt32(),
 }
 
 
@@ -969,6 +978,7 @@ def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
             agent=True,
             is_public=public_first,
             handle_seconds=col("h_0"),
+            redirect_to=col("redirect_to"),
         ),
         _slot(cases, "t_hold", "status_changed", "agent", status="on_hold", agent=True),
         _slot(cases, "t_unhold", "status_changed", "agent", status="open", agent=True),
@@ -1160,6 +1170,7 @@ def simulate_frame(
     cases = _channels(cases, case_rng, shares, kinds)
     topic = pl.lit(issues["topic"]).gather(pl.col("issue_idx"))
     cases = _timeline(cases, case_rng, n_agents, topic)
+    cases = mark_redirects(cases, effects, seed)
     cases = _place(cases, issues, case_rng, issue_rng, cal)
     cases = plant_contagion(cases, effects, seed, cal.end_s)
     cases = plant_pull(
@@ -1171,6 +1182,7 @@ def simulate_frame(
         email_team=_TEAMS.index("email"),
         n_agents=n_agents,
     )
+    cases = label_redirects(cases)
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
     events = (
@@ -1227,6 +1239,12 @@ def simulate_frame(
         pl.col("handle_seconds"),
         pl.col("merged_into"),
     ]
+    if effects.redirect_share > 0:  # the macro or tag an adapter would map (a pass-through)
+        columns.append(
+            pl.lit(pl.Series(names, dtype=pl.String))
+            .gather(pl.col("redirect_to"))
+            .alias("redirected_to")
+        )
     if truth:
         # A public case moved to private when any of its (emitted) messages is private.
         private_message = (pl.col("event_type") == "message") & ~pl.col("is_public")
