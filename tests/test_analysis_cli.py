@@ -94,3 +94,12 @@ def test_occupancy_and_pulled_commands(events: Path, capsys: pytest.CaptureFixtu
         == 1
     )
     assert "needs an offset" in capsys.readouterr().err
+
+
+def test_redirects_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "redirects.parquet"
+    simulate_frame(2_000, seed=4, effects=Effects(redirect_share=0.6)).write_parquet(path)
+    every = run_json(capsys, "redirects", str(path))
+    explicit = run_json(capsys, "redirects", str(path), "--kind", "explicit")
+    assert explicit["n_redirected"].to_list()[-1] > 0
+    assert explicit["n_redirected"].to_list()[-1] <= every["n_redirected"].to_list()[-1]

@@ -19,7 +19,14 @@ from csmetrics.policy import Policy
 
 __all__ = ["COMMANDS", "add_parsers", "run"]
 
-COMMANDS: Final[tuple[str, ...]] = ("contagion", "cost", "difficulty", "occupancy", "pulled")
+COMMANDS: Final[tuple[str, ...]] = (
+    "contagion",
+    "cost",
+    "difficulty",
+    "occupancy",
+    "pulled",
+    "redirects",
+)
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Write = Callable[..., None]
@@ -81,6 +88,22 @@ def add_parsers(
     pulled.add_argument("--baseline-days", default="-7,7", help="comparable days (default -7,7)")
     add_output(pulled)
 
+    redirects = commands.add_parser(
+        "redirects", help="share of issues redirected to another channel, and what it costs"
+    )
+    add_input(redirects)
+    add_policy(redirects)
+    redirects.add_argument(
+        "--window", default="2h", help="a new case this soon after an agent reply (default 2h)"
+    )
+    redirects.add_argument(
+        "--kind",
+        action="append",
+        choices=("explicit", "to_private", "sent_elsewhere"),
+        help="count only these kinds (repeat; default all)",
+    )
+    add_output(redirects)
+
 
 def _days(text: str, option: str) -> list[int]:
     try:
@@ -135,6 +158,13 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
 
         frame = agent_occupancy(log, freq=args.freq, policy=policy).collect()
         title = "agent occupancy by channel"
+    elif args.command == "redirects":
+        from csmetrics.redirects import KINDS, redirect_rate
+
+        frame = redirect_rate(
+            log, window=args.window, kinds=args.kind or KINDS, policy=policy
+        ).collect()
+        title = "redirected issues by the channel they started on (— = all)"
     else:
         from csmetrics.occupancy import pulled_onto
 

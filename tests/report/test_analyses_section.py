@@ -32,6 +32,7 @@ def test_the_report_has_a_readable_analyses_section() -> None:
     )
     assert "Easy, medium and hard cases" in text
     assert "Agent hours per resolved issue" in text
+    assert "Customers sent to another channel" in text
     for level in ("easy", "medium", "hard"):
         assert f" {level} " in text
 

@@ -17,7 +17,7 @@ from csmetrics.report._data import Section, _optional
 
 __all__ = ["ANALYSES", "Analyses", "gather_analyses", "render_analyses"]
 
-ANALYSES: Final[tuple[str, ...]] = ("contagion", "difficulty", "hours")
+ANALYSES: Final[tuple[str, ...]] = ("contagion", "redirects", "difficulty", "hours")
 """The parts of the section, in order."""
 
 _N_BOOT: Final = 500
@@ -49,7 +49,17 @@ def gather_analyses(log: EventLog, policy: Policy) -> Analyses:
         card = RateCard(default=1.0, currency="hours")
         return {"per_issue": cost_per_resolved_issue(log, card, policy=policy)}
 
-    builders = {"contagion": contagion, "difficulty": difficulty, "hours": hours}
+    def redirects() -> dict[str, pl.LazyFrame]:
+        from csmetrics.redirects import redirect_rate
+
+        return {"rates": redirect_rate(log, policy=policy)}
+
+    builders = {
+        "contagion": contagion,
+        "redirects": redirects,
+        "difficulty": difficulty,
+        "hours": hours,
+    }
     return Analyses(
         sections={
             name: _optional(build, f"the {name} analysis") for name, build in builders.items()
@@ -139,7 +149,41 @@ def _hours(section: Section) -> str:
     )
 
 
-_RENDER: Final = {"contagion": _contagion, "difficulty": _difficulty, "hours": _hours}
+def _redirects(section: Section) -> str:
+    from csmetrics.report.html import frame_table
+
+    frame = section.frames["rates"]
+    shown = frame.select(
+        pl.col("channel").fill_null("(all)"),
+        "n_issues",
+        "n_redirected",
+        "redirect_rate",
+        "ci_low",
+        "ci_high",
+        "n_explicit",
+        "n_to_private",
+        "n_sent_elsewhere",
+        "resolution_median_redirected_h",
+        "resolution_median_other_h",
+        "resolution_difference_h",
+    )
+    return (
+        "<h3>Customers sent to another channel</h3>"
+        + frame_table(shown, caption="redirected issues, by the channel they started on")
+        + '<p class="csm-note">An issue is redirected when an agent tagged a reply with '
+        "<code>redirected_to</code> (explicit), a public case moved to a DM (to_private), or "
+        "the customer opened a case on another channel within 2 hours of an agent reply "
+        "(sent_elsewhere). Resolution times (hours, medians) are over resolved issues; "
+        "redirected issues have more contacts by construction.</p>"
+    )
+
+
+_RENDER: Final = {
+    "contagion": _contagion,
+    "redirects": _redirects,
+    "difficulty": _difficulty,
+    "hours": _hours,
+}
 
 
 def render_analyses(analyses: Analyses | None) -> str:
