@@ -14,6 +14,7 @@ from csmetrics.difficulty import (
     DIFFICULTY_DTYPE,
     DifficultyRule,
     difficulty_columns,
+    difficulty_effect,
     difficulty_expr,
     with_difficulty,
 )
@@ -134,3 +135,72 @@ def test_simulated_cases_match_a_plain_python_classification() -> None:
     )
     shares = table["difficulty"].value_counts(normalize=True).sort("difficulty")
     assert shares["proportion"].min() > 0.05  # every level is populated on the simulator
+
+
+# --------------------------------------------------------------------------------------------
+# The simulator: hard cases answered twice as slowly (planted), or not at all
+
+
+# channels without a bot (the bot's minutes before a hand-off are not slowed) and not calls
+DIRECT = ["email", "web_form", "twitter", "facebook"]
+
+
+def hard_ratios(hard_factor: float) -> pl.DataFrame:
+    log = csm.datasets.simulate(
+        10_000, seed=5, effects=csm.datasets.Effects(hard_factor=hard_factor)
+    )
+    return (
+        difficulty_effect(log, by="channel")
+        .filter(
+            (pl.col("metric") == "first_response_time")
+            & (pl.col("difficulty") == "hard")
+            & pl.col("channel").is_in(DIRECT)
+        )
+        .collect()
+    )
+
+
+def test_planted_hard_slowdown_is_recovered_within_the_interval() -> None:
+    found = hard_ratios(2.0)
+    assert found.height == len(DIRECT)
+    for row in found.iter_rows(named=True):
+        assert row["n"] > 30
+        assert row["ci_low"] < 2.0 < row["ci_high"], row
+        assert row["ci_low"] > 1.0, row  # and clearly not "no difference"
+
+
+def test_no_slowdown_planted_none_found() -> None:
+    for row in hard_ratios(1.0).iter_rows(named=True):
+        assert row["ci_low"] < 1.0 < row["ci_high"], row
+
+
+def test_difficulty_effect_hand_worked_by_channel() -> None:
+    rows = []
+    # email: easy 10 and 40 min (log-median: 20 min), hard 40 and 160 min (80 min): 4 times
+    # chat: easy 1 min only, hard none
+    for case, (channel, minutes, priority) in enumerate(
+        [
+            ("email", 10, "low"),
+            ("email", 40, "low"),
+            ("email", 40, "urgent"),
+            ("email", 160, "urgent"),
+            ("chat", 1, "low"),
+        ],
+        start=1,
+    ):
+        extra = {"case_id": case, "channel": channel, "priority": priority}
+        rows += [
+            ("2024-03-01T09:00Z", "case_created", "customer", extra),
+            (f"2024-03-01T{9 + minutes // 60:02d}:{minutes % 60:02d}Z", "message", "agent", extra),
+        ]
+    out = (
+        difficulty_effect(csm.testing.log_from_rows(rows), by="channel")
+        .filter(pl.col("metric") == "first_response_time")
+        .collect()
+    )
+    email = out.filter((pl.col("channel") == "email") & (pl.col("difficulty") == "hard"))
+    assert email["ratio"].item() == pytest.approx(4.0)
+    assert email["median_s"].item() == pytest.approx(80 * 60)
+    assert email["easy_median_s"].item() == pytest.approx(20 * 60)
+    chat = out.filter((pl.col("channel") == "chat") & (pl.col("difficulty") == "hard"))
+    assert (chat["n"].item(), chat["ratio"].item()) == (0, None)

@@ -48,9 +48,11 @@ from csmetrics.exceptions import PolicyError
 __all__ = [
     "DIFFICULTY_DTYPE",
     "DIFFICULTY_LEVELS",
+    "EFFECT_COLUMNS",
     "SUMMARY_COLUMNS",
     "DifficultyRule",
     "difficulty_columns",
+    "difficulty_effect",
     "difficulty_expr",
     "difficulty_summary",
     "with_difficulty",
@@ -347,4 +349,125 @@ def difficulty_summary(
         .with_columns((col("n_cases") / col("n_cases").sum()).alias("share"))
         .sort("difficulty")
         .select(SUMMARY_COLUMNS)
+    )
+
+
+EFFECT_COLUMNS: Final[tuple[str, ...]] = (
+    "difficulty",
+    "metric",
+    "n",
+    "median_s",
+    "easy_n",
+    "easy_median_s",
+    "ratio",
+    "ci_low",
+    "ci_high",
+)
+"""Columns of :func:`difficulty_effect`."""
+
+_DURATIONS: Final = ("first_response_time", "full_resolution_time")
+
+
+def difficulty_effect(
+    log: object,
+    rule: DifficultyRule | Mapping[str, Any] | None = None,
+    *,
+    by: str | None = None,
+    level: float = 0.95,
+    policy: Any = None,
+    on_invalid: Literal["raise", "quarantine"] = "raise",
+) -> pl.LazyFrame:
+    """How many times longer medium and hard cases take than easy ones, with an interval.
+
+    For ``first_response_time`` and ``full_resolution_time`` (resolved cases), the ratio of
+    the median of each level to the median of easy cases. The interval is that of the
+    difference of the medians of the log durations (distribution-free standard errors of
+    each median), taken back to a ratio: a ratio whose interval holds 1 is no difference.
+    With ``by`` (a case-table column such as ``channel``) the comparison is made within each
+    of its values (a first column of that name): medians over a mix of channels whose times
+    differ a hundredfold say little.
+
+    Examples
+    --------
+    >>> import csmetrics as csm, polars as pl
+    >>> rows = []
+    >>> for case, (minutes, priority) in enumerate([(10, "low"), (20, "low"), (40, "urgent"),
+    ...                                             (80, "urgent")], start=1):
+    ...     rows += [("09:00", "case_created", "customer", {"case_id": case, "priority": priority}),
+    ...              (f"{9 + minutes // 60:02d}:{minutes % 60:02d}", "message", "agent",
+    ...               {"case_id": case, "priority": priority})]
+    >>> out = difficulty_effect(csm.testing.log_from_rows(rows)).collect()
+    >>> out.filter(metric="first_response_time").select(
+    ...     "difficulty", pl.col("median_s").round(0), pl.col("ratio").round(3)).rows()
+    [('medium', None, None), ('hard', 3394.0, 4.0)]
+
+    The median is taken on the log scale: for hard (urgent) cases of 40 and 80 minutes it is
+    their geometric mean, 56.6 minutes (3394 s); for easy ones (10 and 20 minutes) 14.1
+    minutes: hard cases wait 4 times longer. No case is medium.
+    """
+    from csmetrics._analysis import median_difference
+    from csmetrics.cases import case_table
+
+    rule = _as_rule(rule)
+    keys = [] if by is None else [by]
+    needed = [*difficulty_columns(rule), *_DURATIONS, "is_open", *keys]
+    cases = with_difficulty(case_table(log, policy, columns=needed, on_invalid=on_invalid), rule)
+    col = pl.col
+    resolved = ~col("is_open")
+    long = pl.concat(
+        [
+            cases.select(
+                "difficulty",
+                *keys,
+                pl.lit(name).alias("metric"),
+                (
+                    pl.when(resolved if name == "full_resolution_time" else pl.lit(value=True))
+                    .then(col(name).dt.total_microseconds().cast(pl.Float64) / 1e6)
+                    .alias("_s")
+                ),
+            )
+            for name in _DURATIONS
+        ]
+    ).filter(col("_s") > 0)
+    group = pl.concat_str(
+        [col("metric"), *(col(k).cast(pl.String).fill_null("\x01") for k in keys)],
+        separator="\x00",
+    )
+    logged = long.with_columns(col("_s").log().alias("_log"), group.alias("_g"))
+    parts = []
+    for other in DIFFICULTY_LEVELS[1:]:
+        pair = logged.filter(col("difficulty").is_in(["easy", other])).with_columns(
+            (col("difficulty") == other).alias("_other")
+        )
+        diff = median_difference(pair, group="_g", arm="_other", value="_log", level=level)
+        counts = pair.group_by("_g", "metric", *keys).agg(
+            col("_other").sum().cast(pl.UInt32).alias("n"),
+            (~col("_other")).sum().cast(pl.UInt32).alias("easy_n"),
+        )
+        parts.append(
+            counts.join(diff, on="_g", how="left").with_columns(
+                pl.lit(other).cast(DIFFICULTY_DTYPE).alias("difficulty")
+            )
+        )
+    metrics = pl.LazyFrame({"metric": list(_DURATIONS)})
+    levels = pl.LazyFrame({"difficulty": pl.Series(DIFFICULTY_LEVELS[1:], dtype=DIFFICULTY_DTYPE)})
+    grid = levels.join(metrics, how="cross")
+    if keys:
+        values = cases.select(keys).unique()
+        grid = grid.join(values, how="cross")
+    return (
+        grid.join(
+            pl.concat(parts), on=["difficulty", "metric", *keys], how="left", nulls_equal=True
+        )
+        .with_columns(
+            col("n").fill_null(0),
+            col("easy_n").fill_null(0),
+            col("median_yes").exp().alias("median_s"),
+            col("median_no").exp().alias("easy_median_s"),
+            col("difference").exp().alias("ratio"),
+            col("diff_ci_low").exp().alias("ci_low"),
+            col("diff_ci_high").exp().alias("ci_high"),
+        )
+        .sort(*keys, "metric", "difficulty", nulls_last=True)
+        .select(*keys, *EFFECT_COLUMNS)
     )

@@ -40,6 +40,12 @@ def _window(instance: object, attribute: attrs.Attribute[Any], value: object) ->
         )
 
 
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _rate(instance, attribute, value)
+    if float(value) <= 0:  # type: ignore[arg-type]
+        raise PolicyError(f"Effects.{attribute.name} must be > 0 (got {value!r})")
+
+
 def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PolicyError(f"Effects.{attribute.name} must be an integer >= 0 (got {value!r})")
@@ -83,6 +89,10 @@ class Effects:
         to the new channel (an event column ``redirected_to`` names it, as a macro or tag
         would), and the new case starts 1 to 30 minutes after that reply. Only previous
         cases answered by an agent at least half an hour before their resolution qualify.
+    hard_factor
+        Hard cases are slower: the first response of every case that is *hard* under the
+        default difficulty rule (its last priority is urgent, or it is escalated) is this
+        many times longer (except calls, whose wait is the queue's), e.g. ``2.0``.
 
     Examples
     --------
@@ -101,6 +111,7 @@ class Effects:
     pulled_share: float = attrs.field(default=0.5, validator=_share)
     pulled_hours: float = attrs.field(default=6.0, validator=_rate)
     redirect_share: float = attrs.field(default=0.0, validator=_share)
+    hard_factor: float = attrs.field(default=1.0, validator=_positive)
 
 
 def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: float) -> pl.DataFrame:

@@ -344,8 +344,18 @@ def _channels(
 # 3. Timelines (seconds after the case's creation; null = the event does not happen)
 
 
-def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -> pl.DataFrame:
-    """Every case's events as columns of times (``t_*``, ``a_k``, ``c_k``) and payloads."""
+def _timeline(
+    cases: pl.DataFrame,
+    rng: Random,
+    n_agents: int,
+    topic: pl.Expr,
+    hard_factor: float = 1.0,
+) -> pl.DataFrame:
+    """Every case's events as columns of times (``t_*``, ``a_k``, ``c_k``) and payloads.
+
+    ``hard_factor`` multiplies the first response of the cases that will be *hard* under
+    the default difficulty rule (urgent at the end, or escalated), except on the phone.
+    """
     kind = pl.col("kind")
     is_voice = kind == _VOICE
     is_social = kind == _SOCIAL
@@ -435,6 +445,18 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
             * rng.pareto_factor("frt/tail", 0.04, 1.3, 40.0)
         )
     )
+    if hard_factor != 1.0:
+        # The same draws that decide escalation and the priority change below (a draw is a
+        # hash of the case and its name): the case's final difficulty, known in advance.
+        escalated = col("agent") & rng.bernoulli("escalate", 0.05)
+        changed = col("agent") & rng.bernoulli("priority", 0.08)
+        final_priority = (
+            pl.when(changed)
+            .then(_table(_PRIORITY_UP, "priority_0", pl.UInt32()))
+            .otherwise(col("priority_0"))
+        )
+        hard = escalated | (final_priority == _PRIORITIES.index("urgent"))
+        frt = pl.when(hard & ~is_voice & ~col("outbound")).then(frt * hard_factor).otherwise(frt)
 
     handle_median = _by_kind([HANDLE_MEDIAN[k] for k in CHANNEL_KINDS])
 
@@ -1169,7 +1191,7 @@ def simulate_frame(
     issues = _issue_topics(issues, issue_rng)
     cases = _channels(cases, case_rng, shares, kinds)
     topic = pl.lit(issues["topic"]).gather(pl.col("issue_idx"))
-    cases = _timeline(cases, case_rng, n_agents, topic)
+    cases = _timeline(cases, case_rng, n_agents, topic, effects.hard_factor)
     cases = mark_redirects(cases, effects, seed)
     cases = _place(cases, issues, case_rng, issue_rng, cal)
     cases = plant_contagion(cases, effects, seed, cal.end_s)
