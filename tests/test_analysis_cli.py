@@ -59,6 +59,9 @@ def test_difficulty_command(
     )
     only_transfers = run_json(capsys, "difficulty", str(events), "--rule", str(rule))
     assert only_transfers["n_cases"].to_list()[1] == 0  # nothing is medium under this rule
+    effect = run_json(capsys, "difficulty", str(events), "--effect", "--by", "channel")
+    assert set(effect["difficulty"]) == {"medium", "hard"}
+    assert "channel" in effect.columns
 
 
 def test_occupancy_and_pulled_commands(events: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -65,6 +65,12 @@ def add_parsers(
     add_input(difficulty)
     add_policy(difficulty)
     difficulty.add_argument("--rule", help="difficulty rule TOML (default: the built-in rule)")
+    difficulty.add_argument(
+        "--effect",
+        action="store_true",
+        help="how many times longer medium and hard cases take than easy ones (with intervals)",
+    )
+    difficulty.add_argument("--by", help="with --effect: compare within this case column")
     add_output(difficulty)
 
     occupancy = commands.add_parser(
@@ -148,11 +154,15 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         ).collect()
         title = "cost per resolved issue, by the channel the issue started on (— = all)"
     elif args.command == "difficulty":
-        from csmetrics.difficulty import DifficultyRule, difficulty_summary
+        from csmetrics.difficulty import DifficultyRule, difficulty_effect, difficulty_summary
 
         rule = DifficultyRule.from_toml(args.rule) if args.rule else None
-        frame = difficulty_summary(log, rule, policy=policy).collect()
-        title = "first response and resolution (seconds) by difficulty"
+        if args.effect:
+            frame = difficulty_effect(log, rule, by=args.by, policy=policy).collect()
+            title = "times longer than easy cases (median ratio, 95 % interval)"
+        else:
+            frame = difficulty_summary(log, rule, policy=policy).collect()
+            title = "first response and resolution (seconds) by difficulty"
     elif args.command == "occupancy":
         from csmetrics.occupancy import agent_occupancy
 
