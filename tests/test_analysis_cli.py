@@ -106,3 +106,16 @@ def test_redirects_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     explicit = run_json(capsys, "redirects", str(path), "--kind", "explicit")
     assert explicit["n_redirected"].to_list()[-1] > 0
     assert explicit["n_redirected"].to_list()[-1] <= every["n_redirected"].to_list()[-1]
+
+
+def test_spillover_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "outage.parquet"
+    simulate_frame(6_000, seed=2).write_parquet(path)
+    raw = run_json(capsys, "spillover", str(path), "--no-control")
+    assert {"ci_low", "ci_high"} <= set(raw.columns)
+    assert raw.height > 0  # the outage, uncontrolled, reads as a twitter surge
+    controlled = run_json(capsys, "spillover", str(path))
+    # the shared (outage) buckets are left out
+    assert controlled["n_surge_buckets"].max() < raw["n_surge_buckets"].max()
+    cascade = run_json(capsys, "spillover", str(path), "--cascade", "--no-control")
+    assert "hit_share" in cascade.columns

@@ -26,6 +26,7 @@ COMMANDS: Final[tuple[str, ...]] = (
     "occupancy",
     "pulled",
     "redirects",
+    "spillover",
 )
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -110,6 +111,21 @@ def add_parsers(
     )
     add_output(redirects)
 
+    spill = commands.add_parser(
+        "spillover", help="does a surge on one channel slow the others? (with intervals)"
+    )
+    add_input(spill)
+    add_policy(spill)
+    spill.add_argument("--surge-channel", default="twitter", help="the surging channel")
+    spill.add_argument("--freq", default="1h", help="bucket length (default 1h)")
+    spill.add_argument(
+        "--no-control", action="store_true", help="keep surges shared with every channel"
+    )
+    spill.add_argument(
+        "--cascade", action="store_true", help="show who went public next instead of effects"
+    )
+    add_output(spill)
+
 
 def _days(text: str, option: str) -> list[int]:
     try:
@@ -175,6 +191,24 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
             log, window=args.window, kinds=args.kind or KINDS, policy=policy
         ).collect()
         title = "redirected issues by the channel they started on (— = all)"
+    elif args.command == "spillover":
+        from csmetrics.spillover import spillover
+
+        result = spillover(
+            log,
+            surge_channel=args.surge_channel.strip().lower(),
+            freq=args.freq,
+            shared_factor=None if args.no_control else 1.5,
+            cascade=args.cascade,
+            policy=policy,
+        )
+        if args.cascade:
+            assert result.cascade is not None
+            frame = result.cascade.collect()
+            title = "customers hit by the surge who went public next, against comparable hours"
+        else:
+            frame = result.effects.collect()
+            title = f"during {args.surge_channel} surges, against the same hours on other days"
     else:
         from csmetrics.occupancy import pulled_onto
 
