@@ -17,11 +17,32 @@ import polars as pl
 from csmetrics.datasets._random import Random
 from csmetrics.exceptions import PolicyError
 
-__all__ = ["Effects", "label_redirects", "mark_redirects", "plant_contagion", "plant_pull"]
+__all__ = [
+    "PHRASES",
+    "Effects",
+    "label_redirects",
+    "mark_redirects",
+    "plant_contagion",
+    "plant_pull",
+    "plant_spike",
+]
+
+PHRASES: Final[dict[str, tuple[str, str]]] = {
+    "billing": ("I was charged twice on my invoice", "Where is my refund?"),
+    "delivery": ("My parcel has not arrived", "The courier lost my package"),
+    "account": ("Please update my account details", "How do I close my account?"),
+    "login": ("I cannot log in", "My password reset link does not work"),
+    "product": ("The product stopped working", "Is this product compatible with my phone?"),
+    "returns": ("I want to return my order", "How do I send an item back?"),
+    "technical": ("The app crashes on start", "I get an error when I pay"),
+    "outage": ("Your site is down", "Nothing loads, is the service down?"),
+}
+"""What simulated customers write first, by topic (``Effects(text=True)``)."""
 
 _CONTAGION: Final = "contagion"
 _PULLED: Final = "pulled"
 _REDIRECT: Final = "redirect"
+_SPIKE: Final = "spike"
 _REDIRECT_MAX_S: Final = 1_800.0
 
 
@@ -44,6 +65,11 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) 
     _rate(instance, attribute, value)
     if float(value) <= 0:  # type: ignore[arg-type]
         raise PolicyError(f"Effects.{attribute.name} must be > 0 (got {value!r})")
+
+
+def _topic(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in PHRASES:
+        raise PolicyError(f"Effects.{attribute.name} must be one of {sorted(PHRASES)} ({value!r})")
 
 
 def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -89,6 +115,16 @@ class Effects:
         to the new channel (an event column ``redirected_to`` names it, as a macro or tag
         would), and the new case starts 1 to 30 minutes after that reply. Only previous
         cases answered by an agent at least half an hour before their resolution qualify.
+    spike_cases, spike_customers, spike_topic, spike_day
+        A topic spike on the first public social channel of the mix: ``spike_cases``
+        one-case customers' public cases there are moved into 10:00-13:00 of day
+        ``spike_day`` (0-based) and given the topic ``spike_topic``; with ``spike_customers``
+        between 1 and ``spike_cases - 1`` they are re-assigned to that many customers (1:
+        one loud customer, whose cases then form one issue), else each keeps its own
+        (systemic).
+    text
+        Write a ``text`` column on each case's first customer message: a phrase of its topic
+        (:data:`PHRASES`), for :func:`csmetrics.topics.tag_topics`.
     hard_factor
         Hard cases are slower: the first response of every case that is *hard* under the
         default difficulty rule (its last priority is urgent, or it is escalated) is this
@@ -112,6 +148,11 @@ class Effects:
     pulled_hours: float = attrs.field(default=6.0, validator=_rate)
     redirect_share: float = attrs.field(default=0.0, validator=_share)
     hard_factor: float = attrs.field(default=1.0, validator=_positive)
+    spike_cases: int = attrs.field(default=0, validator=_count)
+    spike_customers: int = attrs.field(default=0, validator=_count)
+    spike_topic: str = attrs.field(default="billing", validator=_topic)
+    spike_day: int = attrs.field(default=14, validator=_count)
+    text: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
 
 def plant_contagion(cases: pl.DataFrame, effects: Effects, seed: int, end_s: float) -> pl.DataFrame:
@@ -239,4 +280,77 @@ def label_redirects(cases: pl.DataFrame) -> pl.DataFrame:
         .then(pl.concat_str([col("planted"), pl.lit(_REDIRECT)], separator=",", ignore_nulls=True))
         .otherwise(col("planted"))
         .alias("planted"),
+    )
+
+
+def plant_spike(
+    cases: pl.DataFrame,
+    effects: Effects,
+    seed: int,
+    *,
+    channel: int | None,
+    topic: int,
+    end_s: float,
+) -> pl.DataFrame:
+    """Move ``spike_cases`` lone public cases on ``channel`` into the spike (see Effects)."""
+    start_s = effects.spike_day * 86_400.0 + 10 * 3_600.0
+    if effects.spike_cases == 0 or channel is None or start_s + 3 * 3_600.0 > end_s:
+        return cases
+    col = pl.col
+    rng = Random(seed, "idx", "effects/spike")
+    alone = pl.len().over("customer_idx") == 1
+    chosen = (
+        cases.filter(
+            alone
+            & col("public")
+            & (col("channel") == channel)
+            & ~col("outbound")
+            & (col("pos") == 1)
+            & col("planted").is_null()
+            & col("t_comp").is_null()
+        )
+        .select("idx", "customer_idx", "sim_issue_idx", rng.uniform("order").alias("_u"))
+        .sort("_u")
+        .head(effects.spike_cases)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_rank"))
+    )
+    k = effects.spike_customers
+    if 0 < k < chosen.height:
+        owners = chosen.filter(col("_rank") < k).select(
+            (col("_rank")).alias("_owner"),
+            col("customer_idx").alias("_customer"),
+            col("sim_issue_idx").alias("_issue"),
+        )
+        chosen = chosen.with_columns((col("_rank") % k).alias("_owner")).join(
+            owners, on="_owner", how="left"
+        )
+    else:
+        chosen = chosen.with_columns(
+            col("customer_idx").alias("_customer"), col("sim_issue_idx").alias("_issue")
+        )
+    moved = chosen.select(
+        "idx",
+        (start_s + 3 * 3_600.0 * rng.uniform("at")).alias("_start"),
+        "_customer",
+        "_issue",
+    )
+    out = cases.join(moved, on="idx", how="left", maintain_order="left")
+    hit = col("_start").is_not_null()
+    return (
+        out.with_columns(
+            pl.when(hit).then(col("_start")).otherwise(col("start")).alias("start"),
+            pl.when(hit)
+            .then(col("_customer"))
+            .otherwise(col("customer_idx"))
+            .alias("customer_idx"),
+            pl.when(hit).then(col("_issue")).otherwise(col("sim_issue_idx")).alias("sim_issue_idx"),
+            pl.when(hit).then(pl.lit(topic, pl.UInt32)).otherwise(col("topic")).alias("topic"),
+            pl.when(hit)
+            .then(pl.concat_str([col("planted"), pl.lit(_SPIKE)], separator=",", ignore_nulls=True))
+            .otherwise(col("planted"))
+            .alias("planted"),
+        )
+        .drop("_start", "_customer", "_issue")
+        .with_columns(col("start").rank("ordinal").cast(pl.Int64).alias("case_id"))
+        .with_columns(pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"))
     )

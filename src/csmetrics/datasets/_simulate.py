@@ -27,11 +27,13 @@ from typing import Final
 import polars as pl
 
 from csmetrics.datasets._effects import (
+    PHRASES,
     Effects,
     label_redirects,
     mark_redirects,
     plant_contagion,
     plant_pull,
+    plant_spike,
 )
 from csmetrics.datasets._random import Random, stream_seed
 from csmetrics.exceptions import PolicyError
@@ -904,6 +906,7 @@ _SLOT_SCHEMA: Final = {
     "handle_seconds": pl.Float64(),
     "merged_into": pl.Int64(),
     "redirect_to": pl.UInt32(),
+    "text": pl.UInt32(),
 }
 
 
@@ -980,6 +983,7 @@ def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
             "customer",
             where=~col("outbound"),
             is_public=public_first,
+            text=col("topic") * 2 + (col("idx") % 2),
         ),
         _slot(cases, "t_auto", "message", "system"),
         _slot(cases, "t_bot", "message", "bot"),
@@ -1204,6 +1208,15 @@ def simulate_frame(
         email_team=_TEAMS.index("email"),
         n_agents=n_agents,
     )
+    social = [code for code, kind in enumerate(kinds) if kind == _SOCIAL]
+    cases = plant_spike(
+        cases,
+        effects,
+        seed,
+        channel=social[0] if social else None,
+        topic=_TOPICS.index(effects.spike_topic),
+        end_s=cal.end_s,
+    )
     cases = label_redirects(cases)
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
@@ -1261,6 +1274,11 @@ def simulate_frame(
         pl.col("handle_seconds"),
         pl.col("merged_into"),
     ]
+    if effects.text:  # what the customer wrote first, as an adapter would keep it
+        phrases = [PHRASES[t][v] for t in _TOPICS for v in (0, 1)]
+        columns.append(
+            pl.lit(pl.Series(phrases, dtype=pl.String)).gather(pl.col("text")).alias("text")
+        )
     if effects.redirect_share > 0:  # the macro or tag an adapter would map (a pass-through)
         columns.append(
             pl.lit(pl.Series(names, dtype=pl.String))
