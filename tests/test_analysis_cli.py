@@ -119,3 +119,18 @@ def test_spillover_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert controlled["n_surge_buckets"].max() < raw["n_surge_buckets"].max()
     cascade = run_json(capsys, "spillover", str(path), "--cascade", "--no-control")
     assert "hit_share" in cascade.columns
+
+
+def test_topics_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "spike.parquet"
+    frame = simulate_frame(
+        10_000, seed=6, effects=Effects(text=True, spike_cases=40, spike_customers=1)
+    )
+    frame.with_columns(pl.lit(None, pl.String).alias("topic")).write_parquet(path)
+    rules = tmp_path / "topics.toml"
+    rules.write_text('[billing]\nkeywords = ["invoice", "refund"]\n')
+    spikes = run_json(capsys, "topics", str(path), "--rules", str(rules))
+    loud = spikes.filter((pl.col("topic") == "billing") & (pl.col("channel") == "twitter"))
+    assert "one_customer" in loud["cause"].to_list()
+    assert main(["topics", str(path), "--rules", str(rules), "--text", "body"]) == 1
+    assert "column 'body'" in capsys.readouterr().err

@@ -27,6 +27,7 @@ COMMANDS: Final[tuple[str, ...]] = (
     "pulled",
     "redirects",
     "spillover",
+    "topics",
 )
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -126,6 +127,18 @@ def add_parsers(
     )
     add_output(spill)
 
+    topics = commands.add_parser(
+        "topics", help="tag topics from message text, then spikes: systemic or one customer"
+    )
+    add_input(topics)
+    add_policy(topics)
+    topics.add_argument("--rules", required=True, help="topic rules TOML (keywords, patterns)")
+    topics.add_argument("--text", default="text", help="the message text column (text)")
+    topics.add_argument("--reach", help="a reach column (followers …) to weigh cases by")
+    topics.add_argument("--period", default="day", choices=("hour", "day", "week", "month"))
+    topics.add_argument("--all", action="store_true", help="every period, not only spikes")
+    add_output(topics)
+
 
 def _days(text: str, option: str) -> list[int]:
     try:
@@ -209,6 +222,16 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         else:
             frame = result.effects.collect()
             title = f"during {args.surge_channel} surges, against the same hours on other days"
+    elif args.command == "topics":
+        from csmetrics.topics import TopicRules, tag_topics
+        from csmetrics.trends import trends
+
+        tagged = tag_topics(log, TopicRules.from_toml(args.rules), text=args.text)
+        result = trends(tagged, by=["topic", "channel"], period=args.period, reach=args.reach)
+        if not args.all:
+            result = result.filter(pl.col("is_spike"))
+        frame = result.collect()
+        title = "topic spikes: systemic or one loud customer"
     else:
         from csmetrics.occupancy import pulled_onto
 
