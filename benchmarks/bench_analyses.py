@@ -40,7 +40,19 @@ HEADLINE = [
     "comp_rate",
     "reopen_rate",
 ]
+TOPICS = {
+    "billing": {"keywords": ["invoice", "refund"]},
+    "delivery": {"keywords": ["parcel", "package"]},
+    "outage": {"keywords": ["down"]},
+}
 RATES = {"currency": "EUR", "default": 30.0, "channel": {"phone": 36.0, "chat": 24.0}}
+
+
+def _spill(result: Any) -> object:
+    import polars as pl
+
+    assert result.cascade is not None
+    return pl.collect_all([result.effects, result.cascade])
 
 
 def _measure(n_events: int, repeats: int) -> list[dict[str, Any]]:
@@ -52,8 +64,12 @@ def _measure(n_events: int, repeats: int) -> list[dict[str, Any]]:
     from csmetrics.datasets import Effects, simulate_parquet
     from csmetrics.difficulty import difficulty_summary
     from csmetrics.occupancy import agent_occupancy, pulled_onto
+    from csmetrics.redirects import redirect_rate
+    from csmetrics.spillover import spillover
+    from csmetrics.topics import tag_topics
+    from csmetrics.trends import trends
 
-    path = simulate_parquet(n_events, seed=1, effects=Effects(contagion=0.5))
+    path = simulate_parquet(n_events, seed=1, effects=Effects(contagion=0.5, text=True))
     log = csm.scan_events(str(path))
 
     def headline() -> object:
@@ -76,6 +92,11 @@ def _measure(n_events: int, repeats: int) -> list[dict[str, Any]]:
         "agent_occupancy": lambda: agent_occupancy(log).collect(),
         "pulled_onto": lambda: pulled_onto(
             log, ["twitter", "facebook"], start, start + dt.timedelta(hours=6)
+        ).collect(),
+        "redirect_rate": lambda: redirect_rate(log).collect(),
+        "spillover (effects + cascade)": lambda: _spill(spillover(log)),
+        "tag_topics + trends": lambda: trends(
+            tag_topics(log, TOPICS), by=["topic", "channel"]
         ).collect(),
     }
     rows = []

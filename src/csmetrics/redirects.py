@@ -114,13 +114,25 @@ def redirect_cases(
     [(1, 'sent_elsewhere', 'phone'), (2, None, None)]
     """
     policy = policy or Policy()
+    linked = journey_cases(
+        log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
+    )
+    return _redirect_cases(log, linked, window=window, policy=policy, on_invalid=on_invalid)
+
+
+def _redirect_cases(
+    log: EventLog | object,
+    journey: pl.LazyFrame,
+    *,
+    window: Window,
+    policy: Policy,
+    on_invalid: OnInvalid,
+) -> pl.LazyFrame:
     span = parse_window(window)
     col = pl.col
     events = analysis_events(log, policy, on_invalid)
     names = events.collect_schema().names()
-    linked = journey_cases(
-        log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
-    ).select(
+    linked = journey.select(
         "case_id",
         "issue_id",
         "customer_id",
@@ -280,16 +292,18 @@ def redirect_rate(
         raise PolicyError(f"'kinds' must be a non-empty subset of {KINDS} (got {kinds!r})")
     policy = policy or Policy()
     col = pl.col
-    marked = redirect_cases(
-        log, window=window, journey_window=journey_window, policy=policy, on_invalid=on_invalid
+    # the journeys once (one row per case), read by the marks and the issues
+    linked = journey_cases(
+        log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
+    )
+    linked = linked.collect().lazy()
+    marked = _redirect_cases(
+        log, linked, window=window, policy=policy, on_invalid=on_invalid
     ).select(
         "case_id",
         col("explicit_to").is_not_null().alias("explicit"),
         col("moved_to_private").alias("to_private"),
         col("sent_elsewhere_to").is_not_null().alias("sent_elsewhere"),
-    )
-    linked = journey_cases(
-        log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
     )
     issues = issues_from_cases(linked).select(
         "issue_id",

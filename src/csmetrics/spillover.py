@@ -460,7 +460,8 @@ def spillover(
     Returns
     -------
     Spillover
-        ``buckets``, ``surges`` and ``effects``, lazy frames (see :class:`Spillover`).
+        ``buckets``, ``surges``, ``effects`` and ``cascade``, lazy frames (see
+        :class:`Spillover`); the buckets are computed when ``spillover`` is called.
 
     Raises
     ------
@@ -506,6 +507,9 @@ def spillover(
         shared_factor=shared_factor,
         policy=policy,
     )
+    # Computed once here (one row per channel and bucket: small); surges, effects, their
+    # bootstrap and the cascade all read it, and would each rebuild the case table otherwise.
+    buckets = buckets.collect().lazy()
     every, _ = _every(freq)
     return Spillover(
         buckets=buckets,
