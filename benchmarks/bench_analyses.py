@@ -13,10 +13,10 @@ simulated Parquet file (``simulate_parquet``, planted contagion so that the stud
 every analysis is collected in full. All timings of one size run in one fresh process, so
 they share the file cache; the peak RSS column is that process's peak so far.
 
-Measured (2 shared CPU cores, Polars 1.x, in the issue-17 worktree):
-
-- 1e5 events: see the table printed by the script (``--events 1e5``);
-- 1e6 events: likewise. 1e7 was not run on the development machine (its 2 cores are shared).
+Measured on the development machine (2 CPU cores shared with other jobs): every analysis
+within 1.7x of ``compute`` at 1e6 events (spill-over 1.6x, the contagion study 1.5x); see
+``benchmarks/RESULTS-analyses.md``. 1e7 events was not run there (shared cores); run
+``--events 1e7`` on a dedicated machine to check the target at that size.
 """
 
 from __future__ import annotations
