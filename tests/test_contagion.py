@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import csmetrics as csm
 from csmetrics.contagion import CONTAGION_COLUMNS, comp_contagion, contagion_events
@@ -207,7 +208,8 @@ def test_no_contagion_planted_no_effect_found(unplanted: pl.DataFrame) -> None:
 
 def test_the_same_seed_gives_the_same_interval(unplanted: pl.DataFrame) -> None:
     again = comp_contagion(simulate(10_000, seed=2)).collect()
-    assert again.equals(unplanted)
+    # the same draws; parallel float sums may differ in the last bits between runs
+    assert_frame_equal(again, unplanted, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_planted_cases_arrive_in_the_window_after_a_public_comp() -> None:

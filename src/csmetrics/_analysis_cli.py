@@ -227,10 +227,10 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         from csmetrics.trends import trends
 
         tagged = tag_topics(log, TopicRules.from_toml(args.rules), text=args.text)
-        result = trends(tagged, by=["topic", "channel"], period=args.period, reach=args.reach)
+        spikes = trends(tagged, by=["topic", "channel"], period=args.period, reach=args.reach)
         if not args.all:
-            result = result.filter(pl.col("is_spike"))
-        frame = result.collect()
+            spikes = spikes.filter(pl.col("is_spike"))
+        frame = spikes.collect()
         title = "topic spikes: systemic or one loud customer"
     else:
         from csmetrics.occupancy import pulled_onto

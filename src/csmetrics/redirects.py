@@ -96,7 +96,7 @@ def redirect_cases(
     policy: Policy | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
-    """Every case with its redirects (see the module): :data:`REDIRECT_CASE_COLUMNS`.
+    """Every case with its redirects (see the module): :data:`REDIRECT_CASE_COLUMNS`, by case.
 
     ``redirect_kind`` is the first of ``explicit``, ``to_private``, ``sent_elsewhere`` that
     holds (null: not redirected).
@@ -219,7 +219,7 @@ def _redirect_cases(
         )
         .with_columns(col("redirect_kind").is_not_null().alias("is_redirected"))
     )
-    return out.select(REDIRECT_CASE_COLUMNS)
+    return out.select(REDIRECT_CASE_COLUMNS).sort("case_id")
 
 
 def redirect_rate(
