@@ -23,8 +23,9 @@ events.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Final
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import polars as pl
 
@@ -39,11 +40,14 @@ from csmetrics.exceptions import PolicyError
 from csmetrics.journeys import Window, parse_window
 from csmetrics.log import EventLog
 from csmetrics.policy import Policy
+from csmetrics.schema import is_public_expr
+from csmetrics.topics import TopicRules, topic_expr
 
 __all__ = ["CONTAGION_COLUMNS", "comp_contagion", "contagion_events"]
 
 CONTAGION_COLUMNS: Final[tuple[str, ...]] = (
     "channel",
+    "outcome",
     "n_comps",
     "n_events",
     "n_excluded",
@@ -56,7 +60,9 @@ CONTAGION_COLUMNS: Final[tuple[str, ...]] = (
     "relative_effect",
     "window_seconds",
 )
-"""Columns of :func:`comp_contagion` (``channel`` null: all channels together)."""
+"""Columns of :func:`comp_contagion` (``channel`` null: all channels together).
+
+``outcome`` is ``new_public_cases``, and ``comp_requests`` when request rules are given."""
 
 _EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "case_id",
@@ -70,6 +76,8 @@ _EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "n_baseline_windows",
     "control_after",
     "control_baseline",
+    "requests_after",
+    "requests_baseline",
 )
 _ALL: Final = "\x00all"  # the group key of "all channels" inside the computation
 _ONE_US: Final = dt.timedelta(microseconds=1)
@@ -90,6 +98,8 @@ def contagion_events(
     *,
     window: Window = "2h",
     baseline_days: Sequence[int] = (-14, -7, 7, 14),
+    requests: TopicRules | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    text: str = "text",
     policy: Policy | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
@@ -101,7 +111,9 @@ def contagion_events(
     ``after`` (new public cases of other customers on the channel in ``(ts, ts + window]``),
     ``baseline`` (their mean count over the matched windows), ``n_baseline_windows``,
     ``control_after`` and ``control_baseline`` (new cases on the other channels, in the
-    window and on average over the same matched windows).
+    window and on average over the same matched windows); with ``requests``,
+    ``requests_after`` and ``requests_baseline``: public customer messages of other customers
+    on the channel whose ``text`` matches the request rules (null without rules).
 
     Examples
     --------
@@ -127,10 +139,24 @@ def contagion_events(
     comp_rows = events.filter(col("event_type") == "comp_granted").select(
         "case_id", "ts", col("is_public").alias("_event_public")
     )
+    plans = [case_starts(events, policy), comp_rows, bounds]
+    if requests is not None:
+        names = events.collect_schema().names()
+        if text not in names:
+            raise PolicyError(
+                f"comp requests are read from the message text, column {text!r}, which the log "
+                f"does not have (columns: {names}); pass text='<column>' or no request rules"
+            )
+        asks = (
+            (col("event_type") == "message")
+            & (col("actor") == "customer")
+            & is_public_expr(policy.channels)
+            & topic_expr(requests, text).is_not_null()
+        )
+        plans.append(events.filter(asks).select("channel", "customer_id", "ts"))
     # One pass over the events; what follows works on cases and comps only.
-    case_frame, comp_frame, bound_frame = pl.collect_all(
-        [case_starts(events, policy), comp_rows, bounds]
-    )
+    case_frame, comp_frame, bound_frame, *request_frame = pl.collect_all(plans)
+    request_points = request_frame[0].lazy() if request_frame else None
     cases = case_frame.lazy()
     bounds = bound_frame.lazy()
     comps = (
@@ -196,17 +222,36 @@ def contagion_events(
             .group_by("_w")
             .agg(pl.len().cast(pl.Int64).alias("_own"))
         )
-        return (
-            counted.join(own, on="_w", how="left")
-            .with_columns(
-                (col("_public") - col("_own").fill_null(0)).alias("outcome"),
-                (col("_all") - col("_all_channel")).alias("control"),
-            )
-            .drop("_public", "_all", "_all_channel", "_own")
+        counted = counted.join(own, on="_w", how="left").with_columns(
+            (col("_public") - col("_own").fill_null(0)).alias("outcome"),
+            (col("_all") - col("_all_channel")).alias("control"),
         )
+        if request_points is None:
+            counted = counted.with_columns(pl.lit(None, pl.Int64).alias("requests"))
+        else:
+            counted = count_between(
+                request_points,
+                counted,
+                at="ts",
+                start="_start",
+                end="_end",
+                by=["channel"],
+                name="_asks",
+            )
+            own_asks = (
+                frame.select("_w", "channel", "customer_id", "_start", "_end")
+                .join(request_points, on=["channel", "customer_id"], how="inner")
+                .filter((col("ts") > col("_start")) & (col("ts") <= col("_end")))
+                .group_by("_w")
+                .agg(pl.len().cast(pl.Int64).alias("_own_asks"))
+            )
+            counted = counted.join(own_asks, on="_w", how="left").with_columns(
+                (col("_asks") - col("_own_asks").fill_null(0)).alias("requests")
+            )
+        return counted.select(*frame.collect_schema().names(), "outcome", "control", "requests")
 
     after = windows(isolated.with_columns(col("ts").alias("_start"))).select(
-        "_w", "outcome", "control"
+        "_w", "outcome", "control", "requests"
     )
 
     # Matched baseline windows: the same hours on comparable days, with no public comp on
@@ -238,6 +283,7 @@ def contagion_events(
         .agg(
             col("outcome").mean().alias("baseline"),
             col("control").mean().alias("control_baseline"),
+            col("requests").cast(pl.Float64).mean().alias("requests_baseline"),
             pl.len().cast(pl.UInt32).alias("n_baseline_windows"),
         )
         .rename({"_event": "_w"})
@@ -268,6 +314,8 @@ def contagion_events(
             "n_baseline_windows",
             col("control").cast(pl.Int64).alias("control_after"),
             "control_baseline",
+            col("requests").cast(pl.Int64).alias("requests_after"),
+            "requests_baseline",
         )
         .sort("ts", "channel", "case_id")
     )
@@ -278,6 +326,8 @@ def comp_contagion(
     *,
     window: Window = "2h",
     baseline_days: Sequence[int] = (-14, -7, 7, 14),
+    requests: TopicRules | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    text: str = "text",
     control: bool = True,
     n_boot: int = 1000,
     level: float = 0.95,
@@ -300,6 +350,10 @@ def comp_contagion(
     baseline_days
         Day offsets of the matched baseline windows (same time of day): default 7 and 14
         days before and after (the same weekday).
+    requests, text
+        Topic rules (:class:`~csmetrics.topics.TopicRules`, their dict or TOML file) that
+        recognise a comp request in a customer message's ``text``: adds the outcome
+        ``comp_requests`` (public requests from other customers on the channel).
     control
         Scale the baseline by the change of new cases on the other channels (the sum over
         the event windows / the sum over their baselines); ``False``: no control.
@@ -313,9 +367,9 @@ def comp_contagion(
     Returns
     -------
     pl.LazyFrame
-        :data:`CONTAGION_COLUMNS`, one row per channel with a public comp and a last row for
-        all channels (``channel`` null): ``n_comps`` (public comps), ``n_events`` (isolated
-        comps with a matched baseline), ``n_excluded``, ``after`` (mean new public cases of
+        :data:`CONTAGION_COLUMNS`, one row per outcome and channel with a public comp, and
+        for all channels (``channel`` null, last): ``outcome``, ``n_comps`` (public comps),
+        ``n_events`` (isolated comps with a matched baseline), ``n_excluded``, ``after`` (mean new public cases of
         other customers in the window after an event), ``baseline`` (mean over matched
         windows), ``control_ratio``, ``effect`` (after − baseline × control_ratio: extra
         cases per public comp), ``ci_low``/``ci_high`` (bootstrap percentile interval),
@@ -353,25 +407,41 @@ def comp_contagion(
     span = parse_window(window)
     frame = (
         contagion_events(
-            log, window=window, baseline_days=baseline_days, policy=policy, on_invalid=on_invalid
+            log,
+            window=window,
+            baseline_days=baseline_days,
+            requests=requests,
+            text=text,
+            policy=policy,
+            on_invalid=on_invalid,
         )
         .collect()
         .lazy()
     )
     col = pl.col
-    per_event = frame.filter(col("is_event")).select(
-        "channel",
-        col("after").cast(pl.Float64),
-        col("baseline"),
-        col("control_after").cast(pl.Float64),
-        col("control_baseline"),
+    outcomes = [("new_public_cases", "after", "baseline")]
+    if requests is not None:
+        outcomes.append(("comp_requests", "requests_after", "requests_baseline"))
+    events = frame.filter(col("is_event"))
+    per_event = pl.concat(
+        [
+            events.select(
+                "channel",
+                pl.lit(name).alias("outcome"),
+                col(after).cast(pl.Float64).alias("after"),
+                col(baseline).alias("baseline"),
+                col("control_after").cast(pl.Float64),
+                col("control_baseline"),
+            )
+            for name, after, baseline in outcomes
+        ]
     )
     grouped = pl.concat(
         [
-            per_event.with_columns(col("channel").alias("_group")),
-            per_event.with_columns(pl.lit(_ALL).alias("_group")),
+            per_event.with_columns(col("channel").alias("_channel")),
+            per_event.with_columns(pl.lit(_ALL).alias("_channel")),
         ]
-    )
+    ).with_columns(pl.concat_str(["outcome", "_channel"], separator="\x01").alias("_group"))
     sums = ["after", "baseline", "control_after", "control_baseline"]
 
     def statistic(v: dict[str, pl.Expr]) -> pl.Expr:
@@ -379,7 +449,7 @@ def comp_contagion(
         return (v["after"] - v["baseline"] * ratio) / v["n"].cast(pl.Float64)
 
     interval = bootstrap(
-        grouped.drop("channel"),
+        grouped.select("_group", *sums),
         group="_group",
         sums=sums,
         statistic=statistic,
@@ -387,24 +457,27 @@ def comp_contagion(
         level=level,
         seed=seed,
     )
+    per_channel = pl.concat(
+        [
+            frame.with_columns(col("channel").alias("_channel")),
+            frame.with_columns(pl.lit(_ALL).alias("_channel")),
+        ]
+    )
     counts = (
-        pl.concat(
-            [
-                frame.with_columns(col("channel").alias("_group")),
-                frame.with_columns(pl.lit(_ALL).alias("_group")),
-            ]
-        )
-        .group_by("_group")
+        per_channel.group_by("_channel")
         .agg(
             pl.len().cast(pl.UInt32).alias("n_comps"),
             col("is_event").sum().cast(pl.UInt32).alias("n_events"),
             (~col("is_event")).sum().cast(pl.UInt32).alias("n_excluded"),
         )
+        .join(pl.LazyFrame({"outcome": [name for name, _, _ in outcomes]}), how="cross")
+        .with_columns(pl.concat_str(["outcome", "_channel"], separator="\x01").alias("_group"))
     )
     means = grouped.group_by("_group").agg(
         *(col(name).sum() for name in sums), pl.len().alias("_n")
     )
     ratio = _ratio(col("control_after"), col("control_baseline")) if control else pl.lit(1.0)
+    order = {name: i for i, (name, _, _) in enumerate(outcomes)}
     return (
         counts.join(means, on="_group", how="left")
         .join(interval, on="_group", how="left")
@@ -419,10 +492,14 @@ def comp_contagion(
         .with_columns(
             (col("effect") / (col("baseline") * col("control_ratio"))).alias("relative_effect"),
             pl.lit(span.total_seconds()).alias("window_seconds"),
-            pl.when(col("_group") != _ALL).then(col("_group")).alias("channel"),
+            pl.when(col("_channel") != _ALL).then(col("_channel")).alias("channel"),
         )
         .with_columns(pl.when(col("relative_effect").is_finite()).then(col("relative_effect")))
-        .sort(col("_group") == _ALL, "_group")
+        .sort(
+            col("outcome").replace_strict(order, return_dtype=pl.Int64),
+            col("_channel") == _ALL,
+            "_channel",
+        )
         .select(CONTAGION_COLUMNS)
     )
 
