@@ -369,10 +369,11 @@ def comp_contagion(
     pl.LazyFrame
         :data:`CONTAGION_COLUMNS`, one row per outcome and channel with a public comp, and
         for all channels (``channel`` null, last): ``outcome``, ``n_comps`` (public comps),
-        ``n_events`` (isolated comps with a matched baseline), ``n_excluded``, ``after`` (mean new public cases of
-        other customers in the window after an event), ``baseline`` (mean over matched
-        windows), ``control_ratio``, ``effect`` (after − baseline × control_ratio: extra
-        cases per public comp), ``ci_low``/``ci_high`` (bootstrap percentile interval),
+        ``n_events`` (isolated comps with a matched baseline), ``n_excluded``, ``after``
+        (the mean count of new public cases, or requests, of other customers in the window
+        after an event), ``baseline`` (mean over matched windows), ``control_ratio``,
+        ``effect`` (after − baseline × control_ratio: extra cases per public comp),
+        ``ci_low``/``ci_high`` (bootstrap percentile interval),
         ``relative_effect`` (effect / expected), ``window_seconds``.
 
     Raises
