@@ -31,6 +31,10 @@ def test_contagion_command(events: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert out["channel"].to_list()[-1] is None
     assert main(["contagion", str(events), "--n-boot", "20"]) == 0
     assert "public-comp contagion" in capsys.readouterr().out
+    rules = events.parent / "requests.toml"
+    rules.write_text('[comp_request]\nkeywords = ["compensation"]\n')
+    assert main(["contagion", str(events), "--n-boot", "20", "--requests", str(rules)]) == 1
+    assert "column 'text'" in capsys.readouterr().err  # this log has no text
     assert main(["contagion", str(events), "--baseline-days", "7,x"]) == 1
     assert "--baseline-days must be whole days" in capsys.readouterr().err
 

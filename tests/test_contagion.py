@@ -234,3 +234,108 @@ def test_planted_cases_arrive_in_the_window_after_a_public_comp() -> None:
     )
     assert ((joined["ts"] - joined["comp_ts"]) <= dt.timedelta(hours=1)).all()
     assert frame["case_id"].n_unique() == 4_000
+
+
+# --------------------------------------------------------------------------------------------
+# Comp requests: read from the message text with topic rules
+
+REQUESTS = {"comp_request": {"keywords": ["compensation", "voucher", "refund me too"]}}
+
+
+def test_comp_requests_hand_worked() -> None:
+    log = csm.testing.log_from_rows(
+        [
+            new_case("2024-03-01T09:00Z", 90, "z", "email"),
+            (
+                "2024-03-01T10:30Z",
+                "message",
+                "customer",
+                {
+                    "case_id": 91,
+                    "customer_id": "p",
+                    "channel": "twitter",
+                    "text": "a voucher, please",
+                },
+            ),
+            new_case("2024-03-08T09:00Z", 1, "a"),
+            comp("2024-03-08T10:00Z", 1, "a"),
+            (
+                "2024-03-08T10:20Z",
+                "message",
+                "customer",  # a public request: counts
+                {
+                    "case_id": 2,
+                    "customer_id": "b",
+                    "channel": "twitter",
+                    "text": "Compensation too!",
+                },
+            ),
+            (
+                "2024-03-08T10:40Z",
+                "message",
+                "customer",  # a request in a DM: not public
+                {
+                    "case_id": 3,
+                    "customer_id": "c",
+                    "channel": "twitter",
+                    "text": "voucher?",
+                    "is_public": False,
+                },
+            ),
+            (
+                "2024-03-08T11:00Z",
+                "message",
+                "customer",  # the comped customer's own: not counted
+                {
+                    "case_id": 1,
+                    "customer_id": "a",
+                    "channel": "twitter",
+                    "text": "more compensation",
+                },
+            ),
+            (
+                "2024-03-08T11:30Z",
+                "message",
+                "customer",  # not a request
+                {"case_id": 4, "customer_id": "d", "channel": "twitter", "text": "hello"},
+            ),
+            new_case("2024-03-15T13:00Z", 23, "u", "email"),
+        ]
+    )
+    events = contagion_events(log, baseline_days=[-7, 7], requests=REQUESTS).collect()
+    # after: b (public request); baseline: 03-01 one request (p), 03-15 none → 0.5
+    assert events.select("requests_after", "requests_baseline").row(0) == (1, 0.5)
+    out = comp_contagion(log, baseline_days=[-7, 7], requests=REQUESTS, control=False).collect()
+    asks = out.filter((pl.col("outcome") == "comp_requests") & pl.col("channel").is_null())
+    assert asks["effect"].item() == pytest.approx(0.5)
+    assert out["outcome"].unique(maintain_order=True).to_list() == [
+        "new_public_cases",
+        "comp_requests",
+    ]
+    no_text = csm.testing.log_from_rows([("09:00", "case_created", "customer")])
+    with pytest.raises(PolicyError, match="column 'text', which the log does not have"):
+        comp_contagion(no_text, requests=REQUESTS)
+
+
+def requests_row(contagion: float) -> dict[str, Any]:
+    log = simulate(10_000, seed=2, effects=Effects(contagion=contagion, text=True))
+    out = comp_contagion(log, requests=REQUESTS).collect()
+    return out.filter((pl.col("outcome") == "comp_requests") & pl.col("channel").is_null()).row(
+        0, named=True
+    )
+
+
+def test_planted_comp_requests_are_recovered() -> None:
+    # every planted customer asks for a comp: half a request per public comp on average
+    # (half the comps get one), none elsewhere
+    found = requests_row(0.5)
+    assert found["ci_low"] < 0.5 < found["ci_high"]
+    assert found["ci_low"] > 0
+    # one per comp: exactly one request after every event, none in the baselines
+    exact = requests_row(1.0)
+    assert exact["effect"] == exact["ci_low"] == exact["ci_high"] == 1.0
+
+
+def test_no_requests_planted_none_found() -> None:
+    found = requests_row(0.0)
+    assert found["ci_low"] <= 0.0 <= found["ci_high"]

@@ -50,6 +50,10 @@ def add_parsers(
         help="day offsets of the matched baseline windows (default -14,-7,7,14)",
     )
     contagion.add_argument("--no-control", action="store_true", help="no other-channel control")
+    contagion.add_argument(
+        "--requests", help="topic rules TOML recognising comp requests in the message text"
+    )
+    contagion.add_argument("--text", default="text", help="the message text column (text)")
     contagion.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates")
     contagion.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     add_output(contagion)
@@ -170,6 +174,8 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
             window=args.window,
             baseline_days=_days(args.baseline_days, "--baseline-days"),
             control=not args.no_control,
+            requests=args.requests,
+            text=args.text,
             n_boot=args.n_boot,
             seed=args.seed,
             policy=policy,

@@ -18,6 +18,7 @@ from csmetrics.datasets._random import Random
 from csmetrics.exceptions import PolicyError
 
 __all__ = [
+    "COMP_REQUEST",
     "PHRASES",
     "Effects",
     "label_redirects",
@@ -38,6 +39,9 @@ PHRASES: Final[dict[str, tuple[str, str]]] = {
     "outage": ("Your site is down", "Nothing loads, is the service down?"),
 }
 """What simulated customers write first, by topic (``Effects(text=True)``)."""
+
+COMP_REQUEST: Final = "They gave a voucher to someone else, I want compensation too"
+"""What the customers planted by ``contagion`` write first (with ``text=True``)."""
 
 _CONTAGION: Final = "contagion"
 _PULLED: Final = "pulled"
@@ -124,7 +128,8 @@ class Effects:
         (systemic).
     text
         Write a ``text`` column on each case's first customer message: a phrase of its topic
-        (:data:`PHRASES`), for :func:`csmetrics.topics.tag_topics`.
+        (:data:`PHRASES`), for :func:`csmetrics.topics.tag_topics`; the customers planted by
+        ``contagion`` ask for a comp instead (:data:`COMP_REQUEST`).
     hard_factor
         Hard cases are slower: the first response of every case that is *hard* under the
         default difficulty rule (its last priority is urgent, or it is escalated) is this

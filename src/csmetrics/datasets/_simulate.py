@@ -27,6 +27,7 @@ from typing import Final
 import polars as pl
 
 from csmetrics.datasets._effects import (
+    COMP_REQUEST,
     PHRASES,
     Effects,
     label_redirects,
@@ -983,7 +984,9 @@ def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
             "customer",
             where=~col("outbound"),
             is_public=public_first,
-            text=col("topic") * 2 + (col("idx") % 2),
+            text=pl.when(col("planted").str.contains("contagion"))
+            .then(pl.lit(2 * len(_TOPICS)))
+            .otherwise(col("topic") * 2 + (col("idx") % 2)),
         ),
         _slot(cases, "t_auto", "message", "system"),
         _slot(cases, "t_bot", "message", "bot"),
@@ -1275,7 +1278,7 @@ def simulate_frame(
         pl.col("merged_into"),
     ]
     if effects.text:  # what the customer wrote first, as an adapter would keep it
-        phrases = [PHRASES[t][v] for t in _TOPICS for v in (0, 1)]
+        phrases = [*(PHRASES[t][v] for t in _TOPICS for v in (0, 1)), COMP_REQUEST]
         columns.append(
             pl.lit(pl.Series(phrases, dtype=pl.String)).gather(pl.col("text")).alias("text")
         )
