@@ -61,7 +61,8 @@ def test_surge_is_compared_with_the_same_hour_on_other_days() -> None:
     surges = result.surges.collect()
     assert surges.columns == list(SURGE_COLUMNS)
     # baseline of day 5 20:00: median of the 20:00 volumes of days 1-4 = 1; 8 ≥ 5 and > 2 × 1
-    assert surges.rows() == [(at(5, "20:00"), at(5, "21:00"), 1, 8, 1.0, 8)]
+    # the other channel (email: 1 against its baseline 1) did not surge: not a shared surge
+    assert surges.rows() == [(at(5, "20:00"), at(5, "21:00"), 1, 8, 1.0, 8, 1.0, False)]
     effects = result.effects.collect()
     assert effects.columns == list(EFFECT_COLUMNS)
     email = effects.filter(channel="email", figure="first_response_time").row(0, named=True)
@@ -191,3 +192,97 @@ def test_an_empty_log_gives_empty_frames() -> None:
     assert result.buckets.collect().height == 0
     assert result.surges.collect().height == 0
     assert result.effects.collect().height == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainty, the control for events that hit every channel, and the cascade
+
+
+def test_one_surge_bucket_gives_an_interval_of_one_point() -> None:
+    effects = spillover(evening_surge().log()).effects.collect()
+    email = effects.filter(channel="email", figure="first_response_time").row(0, named=True)
+    # one surge bucket: every bootstrap replicate draws it, the interval is the change itself
+    assert email["ci_low"] == email["ci_high"] == 1800.0
+
+
+def test_two_surge_buckets_give_an_interval_between_their_changes() -> None:
+    log = evening_surge()
+    for day in range(1, 6):
+        log.add("email", at(day, "21:00"), 30 if day < 5 else 150)
+        log.add("twitter", at(day, "21:00"), 5, n=7 if day == 5 else 1)
+    effects = spillover(log.log()).effects.collect()
+    email = effects.filter(channel="email", figure="first_response_time").row(0, named=True)
+    # 20:00: 90 vs 60 min (+1800 s); 21:00: 150 vs 30 min (+7200 s); mean +4500 s
+    assert email["n_surge_buckets"] == 2
+    assert email["change"] == 4500.0
+    assert 1800.0 <= email["ci_low"] < 4500.0 < email["ci_high"] <= 7200.0
+
+
+def outage_hour() -> Log:
+    # day 5 at 20:00 everything surges: 8 tweets and 8 emails (an outage), not a social surge
+    log = Log()
+    for day in range(1, 6):
+        log.add("email", at(day, "10:00"), 10)
+        log.add("email", at(day, "20:00"), 60, n=8 if day == 5 else 1)
+        log.add("twitter", at(day, "20:00"), 5, n=8 if day == 5 else 1)
+    return log
+
+
+def test_a_shared_surge_is_flagged_and_left_out() -> None:
+    result = spillover(outage_hour().log())
+    surge = result.surges.collect().row(0, named=True)
+    # the other channel ran at 8 times its baseline (8 emails against 1): shared
+    assert (surge["others_ratio"], surge["is_shared"]) == (8.0, True)
+    assert result.effects.collect().height == 0
+    without = spillover(outage_hour().log(), shared_factor=None)
+    email = without.effects.filter(channel="email", figure="volume").collect().row(0, named=True)
+    # without the control the outage reads as 7 extra emails "during the twitter surge"
+    assert email["change"] == 7.0
+
+
+def test_cascade_counts_customers_who_went_public_next() -> None:
+    log = evening_surge()
+    # two more emails in the surge hour; one customer tweets 30 minutes later (same issue)
+    log.add("email", at(5, "20:10"), None)
+    hit = log.next_id
+    log.add("email", at(5, "20:20"), None)
+    log.rows.append(
+        {
+            "case_id": 999,
+            "customer_id": hit,
+            "channel": "twitter",
+            "ts": at(5, "20:50"),
+            "event_type": "case_created",
+            "actor": "customer",
+        }
+    )
+    # three emails against a baseline of one would make it a shared surge: no control here
+    cascade = spillover(log.log(), shared_factor=None).cascade
+    assert cascade is not None
+    email = cascade.collect().filter(channel="email").row(0, named=True)
+    # hit: the three emails of 5 March 20:00 (one followed by a public tweet): 1/3; the four
+    # 20:00 emails of days 1-4: none went public (the 10:00 emails are not comparable hours)
+    assert (email["n_hit"], email["n_hit_to_public"]) == (3, 1)
+    assert (email["n_comparable"], email["n_comparable_to_public"]) == (4, 0)
+    assert email["change"] == pytest.approx(1 / 3)
+    # normal interval: sqrt((1/3)(2/3)/3 + 0) = 0.2722; ± 1.96 x 0.2722 = ± 0.5335
+    assert email["ci_low"] == pytest.approx(1 / 3 - 0.53352, abs=1e-4)
+    assert spillover(log.log(), cascade=False).cascade is None
+
+
+def test_on_the_simulator_the_outage_is_a_shared_surge() -> None:
+    log = csm.datasets.simulate(10_000, seed=2)
+    result = spillover(log, surge_channel="twitter")
+    surges = result.surges.collect()
+    outage = surges.filter(pl.col("is_shared"))
+    assert outage.height >= 1  # the outage day: every channel ran far above its baseline
+    assert (outage["others_ratio"] > 2).all()
+    # without the control, the outage reads as a surge in email volume "caused" by twitter
+    raw = spillover(log, surge_channel="twitter", shared_factor=None, cascade=False)
+    email = raw.effects.filter(channel="email", figure="volume").collect().row(0, named=True)
+    assert email["ci_low"] > 0
+    # with it, no surge is left whose effect on email volume excludes zero
+    for row in (
+        result.effects.filter(channel="email", figure="volume").collect().iter_rows(named=True)
+    ):
+        assert row["ci_low"] <= 0 <= row["ci_high"]

@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 import polars as pl
 
 import csmetrics as csm
+from csmetrics import _analysis_cli, _outputs
 from csmetrics import _cli_args as check
-from csmetrics import _outputs
 from csmetrics._periods import Period, parse_range
 from csmetrics._progress import Steps, since_process_start
 from csmetrics._text import WIDTH, wrap
@@ -319,6 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_output(journeys)
 
+    _analysis_cli.add_parsers(commands, _add_input, _add_policy, _add_output)
     metrics = commands.add_parser("metrics", help="list the registered metrics")
     _add_common(metrics)
     plugins = commands.add_parser(
@@ -710,9 +711,15 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_analysis(args: argparse.Namespace) -> int:
+    _analysis_cli.run(args, _read(args), _policy(args), _write)
+    return EXIT_OK
+
+
 _OUTPUTS = {"-o/--output": "output", "--rejects": "rejects", "--issues": "issues"}
 
 _COMMANDS = {
+    **dict.fromkeys(_analysis_cli.COMMANDS, _cmd_analysis),
     "demo": _cmd_demo,
     "report": _cmd_report,
     "cases": _cmd_cases,

@@ -16,6 +16,7 @@ from typing import Final
 import attrs
 import polars as pl
 
+from csmetrics._analysis import bootstrap
 from csmetrics.cases import OnInvalid, case_table
 from csmetrics.exceptions import PolicyError
 from csmetrics.journeys import Window, parse_window
@@ -23,7 +24,14 @@ from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted, customer_cases
 from csmetrics.policy import Policy
 
-__all__ = ["BUCKET_COLUMNS", "EFFECT_COLUMNS", "SURGE_COLUMNS", "Spillover", "spillover"]
+__all__ = [
+    "BUCKET_COLUMNS",
+    "CASCADE_COLUMNS",
+    "EFFECT_COLUMNS",
+    "SURGE_COLUMNS",
+    "Spillover",
+    "spillover",
+]
 
 BUCKET_COLUMNS: Final[tuple[str, ...]] = (
     "bucket_start",
@@ -38,6 +46,8 @@ BUCKET_COLUMNS: Final[tuple[str, ...]] = (
     "first_response_time_mean",
     "backlog",
     "unanswered",
+    "others_ratio",
+    "is_shared_surge",
 )
 """Columns of :attr:`Spillover.buckets`."""
 
@@ -48,6 +58,8 @@ SURGE_COLUMNS: Final[tuple[str, ...]] = (
     "volume",
     "baseline",
     "peak_volume",
+    "others_ratio",
+    "is_shared",
 )
 """Columns of :attr:`Spillover.surges`."""
 
@@ -62,8 +74,24 @@ EFFECT_COLUMNS: Final[tuple[str, ...]] = (
     "relative_change",
     "n_surge_buckets",
     "n_comparable_buckets",
+    "ci_low",
+    "ci_high",
 )
 """Columns of :attr:`Spillover.effects`."""
+
+CASCADE_COLUMNS: Final[tuple[str, ...]] = (
+    "channel",
+    "n_hit",
+    "n_hit_to_public",
+    "hit_share",
+    "n_comparable",
+    "n_comparable_to_public",
+    "comparable_share",
+    "change",
+    "ci_low",
+    "ci_high",
+)
+"""Columns of :attr:`Spillover.cascade`."""
 
 _FIGURES: Final[dict[str, str]] = {
     "volume": "count",
@@ -99,17 +127,29 @@ class Spillover:
         ``n_answered``, ``first_response_time`` (median, seconds, of the cases created in
         the bucket that have a response; ``first_response_time_mean`` their mean),
         ``backlog`` (cases open at the bucket's end) and ``unanswered`` (cases waiting for
-        a first response at the bucket's end).
+        a first response at the bucket's end), ``others_ratio`` (the other channels'
+        volume over their baseline, together) and ``is_shared_surge`` (a surge bucket in
+        which the other channels surge too: an event that hits every channel, such as an
+        outage, not a surge of this channel).
     surges
         One row per surge window of the surge channel (consecutive surge buckets)
-        (:data:`SURGE_COLUMNS`).
+        (:data:`SURGE_COLUMNS`), with the other channels' mean ``others_ratio`` and
+        ``is_shared`` (one of its buckets is a shared surge).
     effects
         One row per channel × figure (:data:`EFFECT_COLUMNS`): the mean of the figure over
         surge buckets (``surge_value``), the mean over the comparable non-surge buckets
         matched to each surge bucket (``comparable_value``), ``change`` (surge −
         comparable), ``relative_change`` (change / comparable) and how many buckets are
         behind each (``n_surge_buckets``, ``n_comparable_buckets``; hours when
-        ``freq="1h"``).
+        ``freq="1h"``), and ``ci_low``/``ci_high``: a percentile bootstrap interval of the
+        change that resamples the surge buckets (the comparable means, over many more
+        buckets, are taken as known). Shared surges and the buckets in which the other
+        channels ran above ``shared_factor`` times their baseline are left out (the control).
+    cascade
+        One row per other channel (:data:`CASCADE_COLUMNS`): of the cases created on it in
+        the surge buckets (``n_hit``), how many were followed, in the same issue, by a case
+        moving to a public one (``n_hit_to_public``), against the cases created in the
+        comparable buckets; ``change`` in share with a normal interval.
     freq
         The bucket length.
     """
@@ -118,6 +158,7 @@ class Spillover:
     surges: pl.LazyFrame
     effects: pl.LazyFrame
     freq: str
+    cascade: pl.LazyFrame | None = None
 
 
 def _every(freq: Window) -> tuple[str, dt.timedelta]:
@@ -147,6 +188,7 @@ def bucket_table(
     min_volume: int = 5,
     min_history: int = 3,
     seasonal: bool = True,
+    shared_factor: float | None = 1.5,
     policy: Policy | None = None,
 ) -> pl.LazyFrame:
     """:attr:`Spillover.buckets` from a case table (see :func:`spillover`)."""
@@ -227,9 +269,31 @@ def bucket_table(
     flags = table.filter(col("channel") == surge_channel).select(
         "bucket_start", col("is_channel_surge").alias("is_surge")
     )
+    others = (
+        table.filter(col("channel") != surge_channel)
+        .group_by("bucket_start")
+        .agg(
+            col("volume").sum().cast(pl.Float64).alias("_others_volume"),
+            col("baseline").sum().alias("_others_baseline"),
+            col("baseline").is_null().any().alias("_others_unknown"),
+        )
+        .select(
+            "bucket_start",
+            pl.when(~col("_others_unknown") & (col("_others_baseline") > 0))
+            .then(col("_others_volume") / col("_others_baseline"))
+            .alias("others_ratio"),
+        )
+    )
+    shared = (
+        pl.lit(value=False)
+        if shared_factor is None
+        else (col("others_ratio") >= shared_factor).fill_null(value=False)
+    )
     return (
         table.join(flags, on="bucket_start", how="left")
+        .join(others, on="bucket_start", how="left")
         .with_columns(col("is_surge").fill_null(value=False))
+        .with_columns((col("is_surge") & shared).alias("is_shared_surge"))
         .select(BUCKET_COLUMNS)
         .sort("bucket_start", "channel")
     )
@@ -250,19 +314,37 @@ def _surges(buckets: pl.LazyFrame, surge_channel: str, span: dt.timedelta) -> pl
             col("volume").sum(),
             col("baseline").sum(),
             col("volume").max().alias("peak_volume"),
+            col("others_ratio").mean(),
+            col("is_shared_surge").any().alias("is_shared"),
         )
         .sort("surge_start")
         .select(SURGE_COLUMNS)
     )
 
 
-def _effects(buckets: pl.LazyFrame, surge_channel: str, seasonal: bool) -> pl.LazyFrame:
+def _effects(
+    buckets: pl.LazyFrame,
+    surge_channel: str,
+    seasonal: bool,
+    *,
+    shared_factor: float | None = 1.5,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pl.LazyFrame:
     col = pl.col
     stratum = col("bucket_start").dt.time() if seasonal else pl.lit(0)
+    disrupted = (
+        pl.lit(value=False)
+        if shared_factor is None
+        else (col("others_ratio") >= shared_factor).fill_null(value=False)
+    )
     long = buckets.with_columns(
-        col("first_response_time").alias("_frt"), stratum.alias("_stratum")
+        col("first_response_time").alias("_frt"),
+        stratum.alias("_stratum"),
+        disrupted.alias("_disrupted"),
     ).unpivot(
-        index=["channel", "bucket_start", "is_surge", "_stratum"],
+        index=["channel", "bucket_start", "is_surge", "is_shared_surge", "_disrupted", "_stratum"],
         on=list(_FIGURES),
         variable_name="figure",
         value_name="_value",
@@ -270,11 +352,13 @@ def _effects(buckets: pl.LazyFrame, surge_channel: str, seasonal: bool) -> pl.La
     long = long.with_columns(col("_value").cast(pl.Float64)).filter(col("_value").is_not_null())
     keys = ["channel", "figure", "_stratum"]
     normal = (
-        long.filter(~col("is_surge"))
+        long.filter(~col("is_surge") & ~col("_disrupted"))
         .group_by(keys)
         .agg(col("_value").mean().alias("_normal"), pl.len().alias("_n_normal"))
     )
-    matched = long.filter(col("is_surge")).join(normal, on=keys, how="inner")
+    matched = long.filter(col("is_surge") & ~col("is_shared_surge")).join(
+        normal, on=keys, how="inner"
+    )
     strata = matched.group_by("channel", "figure").agg(
         col("_value").mean().alias("surge_value"),
         col("_normal").mean().alias("comparable_value"),
@@ -286,6 +370,17 @@ def _effects(buckets: pl.LazyFrame, surge_channel: str, seasonal: bool) -> pl.La
         .cast(pl.Int64)
         .alias("n_comparable_buckets"),
     )
+    group = pl.concat_str([col("channel"), col("figure")], separator="\x00")
+    interval = bootstrap(
+        matched.select(group.alias("_group"), (col("_value") - col("_normal")).alias("_diff")),
+        group="_group",
+        sums=["_diff"],
+        statistic=lambda v: v["_diff"] / v["n"].cast(pl.Float64),
+        n_boot=n_boot,
+        level=level,
+        seed=seed,
+    )
+    strata = strata.with_columns(group.alias("_group")).join(interval, on="_group", how="left")
     units = pl.DataFrame({"figure": list(_FIGURES), "unit": list(_FIGURES.values())}).lazy()
     change = col("surge_value") - col("comparable_value")
     return (
@@ -303,6 +398,8 @@ def _effects(buckets: pl.LazyFrame, surge_channel: str, seasonal: bool) -> pl.La
             .alias("relative_change"),
             "n_surge_buckets",
             "n_comparable_buckets",
+            "ci_low",
+            "ci_high",
         )
         .sort("is_surge_channel", "channel", "figure")
     )
@@ -318,6 +415,11 @@ def spillover(
     min_volume: int = 5,
     min_history: int = 3,
     seasonal: bool = True,
+    shared_factor: float | None = 1.5,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    cascade: bool = True,
     policy: Policy | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> Spillover:
@@ -341,6 +443,15 @@ def spillover(
     seasonal
         Compare a bucket with the same time of day on earlier days (baseline and comparable
         buckets); off, or when ``freq`` does not divide a day: with the previous buckets.
+    shared_factor
+        The control for events that hit every channel: a surge bucket in which the other
+        channels together run at least this many times their baseline is a *shared* surge
+        (an outage), left out of the effects, and so are such buckets among the comparable
+        ones; None: no control.
+    n_boot, level, seed
+        The bootstrap interval of each effect.
+    cascade
+        Also compute :attr:`Spillover.cascade` (it links cases into journeys: one more pass).
     policy
         The case-table definitions, ``as_of`` and time zone; default ``Policy()``.
     on_invalid
@@ -349,7 +460,8 @@ def spillover(
     Returns
     -------
     Spillover
-        ``buckets``, ``surges`` and ``effects``, lazy frames (see :class:`Spillover`).
+        ``buckets``, ``surges``, ``effects`` and ``cascade``, lazy frames (see
+        :class:`Spillover`); the buckets are computed when ``spillover`` is called.
 
     Raises
     ------
@@ -392,12 +504,112 @@ def spillover(
         min_volume=min_volume,
         min_history=min_history,
         seasonal=seasonal,
+        shared_factor=shared_factor,
         policy=policy,
     )
+    # Computed once here (one row per channel and bucket: small); surges, effects, their
+    # bootstrap and the cascade all read it, and would each rebuild the case table otherwise.
+    buckets = buckets.collect().lazy()
     every, _ = _every(freq)
     return Spillover(
         buckets=buckets,
         surges=_surges(buckets, surge_channel, span),
-        effects=_effects(buckets, surge_channel, seasonal_used),
+        effects=_effects(
+            buckets,
+            surge_channel,
+            seasonal_used,
+            shared_factor=shared_factor,
+            n_boot=n_boot,
+            level=level,
+            seed=seed,
+        ),
         freq=every,
+        cascade=(
+            _cascade(
+                log,
+                buckets,
+                surge_channel=surge_channel,
+                every=every,
+                seasonal=seasonal_used,
+                shared_factor=shared_factor,
+                level=level,
+                policy=policy,
+                on_invalid=on_invalid,
+            )
+            if cascade
+            else None
+        ),
+    )
+
+
+def _cascade(
+    log: EventLog | object,
+    buckets: pl.LazyFrame,
+    *,
+    surge_channel: str,
+    every: str,
+    seasonal: bool,
+    shared_factor: float | None,
+    level: float,
+    policy: Policy,
+    on_invalid: OnInvalid,
+) -> pl.LazyFrame:
+    """Cases on the other channels created in surge buckets: how many went public next."""
+    from statistics import NormalDist
+
+    from csmetrics.journeys import journey_cases
+
+    col = pl.col
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    linked = journey_cases(log, policy=policy, columns=("agent_created",), on_invalid=on_invalid)
+    same_issue = col("issue_id").shift(-1) == col("issue_id")
+    cases = (
+        linked.with_columns(
+            (same_issue & col("is_public_switch").shift(-1)).fill_null(value=False).alias("_pub")
+        )
+        .filter((col("channel") != surge_channel) & ~col("agent_created").fill_null(value=False))
+        .select("channel", "_pub", _bucket("created_at", every, policy).alias("bucket_start"))
+    )
+    disrupted = (
+        pl.lit(value=False)
+        if shared_factor is None
+        else (col("others_ratio") >= shared_factor).fill_null(value=False)
+    )
+    flags = buckets.filter(col("channel") == surge_channel).select(
+        "bucket_start", "is_surge", "is_shared_surge", disrupted.alias("_disrupted")
+    )
+    stratum = col("bucket_start").dt.time() if seasonal else pl.lit(0)
+    tagged = cases.join(flags, on="bucket_start", how="inner").with_columns(
+        stratum.alias("_stratum")
+    )
+    hit = tagged.filter(col("is_surge") & ~col("is_shared_surge"))
+    strata = hit.select("channel", "_stratum").unique()
+    comparable = tagged.filter(~col("is_surge") & ~col("_disrupted")).join(
+        strata, on=["channel", "_stratum"], how="inner"
+    )
+    hit_counts = hit.group_by("channel").agg(
+        pl.len().cast(pl.Int64).alias("n_hit"),
+        col("_pub").sum().cast(pl.Int64).alias("n_hit_to_public"),
+    )
+    comparable_counts = comparable.group_by("channel").agg(
+        pl.len().cast(pl.Int64).alias("n_comparable"),
+        col("_pub").sum().cast(pl.Int64).alias("n_comparable_to_public"),
+    )
+    p1 = col("n_hit_to_public") / col("n_hit")
+    p2 = col("n_comparable_to_public") / col("n_comparable")
+    se = ((p1 * (1 - p1)) / col("n_hit") + (p2 * (1 - p2)) / col("n_comparable")).sqrt()
+    return (
+        hit_counts.join(comparable_counts, on="channel", how="left")
+        .with_columns(col("n_comparable", "n_comparable_to_public").fill_null(0))
+        .with_columns(
+            p1.alias("hit_share"),
+            pl.when(col("n_comparable") > 0).then(p2).alias("comparable_share"),
+        )
+        .with_columns((col("hit_share") - col("comparable_share")).alias("change"))
+        .with_columns(
+            (col("change") - z * se).alias("ci_low"),
+            (col("change") + z * se).alias("ci_high"),
+        )
+        .sort("channel")
+        .select(CASCADE_COLUMNS)
     )

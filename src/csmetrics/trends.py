@@ -21,7 +21,14 @@ from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted
 from csmetrics.policy import Policy
 
-__all__ = ["TREND_COLUMNS", "TREND_PERIODS", "TrendPeriod", "trends", "trends_from_cases"]
+__all__ = [
+    "REACH_COLUMNS",
+    "TREND_COLUMNS",
+    "TREND_PERIODS",
+    "TrendPeriod",
+    "trends",
+    "trends_from_cases",
+]
 
 TrendPeriod = Literal["hour", "day", "week", "month"]
 TREND_PERIODS: Final[dict[str, str]] = {"hour": "1h", "day": "1d", "week": "1w", "month": "1mo"}
@@ -41,6 +48,9 @@ TREND_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Columns of :func:`trends` after the ``by`` columns."""
 
+REACH_COLUMNS: Final[tuple[str, ...]] = ("reach", "top_customer_reach_share", "reach_cause")
+"""Columns :func:`trends` adds with ``reach``."""
+
 
 def trends_from_cases(
     cases: pl.LazyFrame,
@@ -52,6 +62,7 @@ def trends_from_cases(
     factor: float = 2.0,
     min_volume: int = 10,
     loud_share: float = 0.5,
+    reach: str | None = None,
     policy: Policy | None = None,
 ) -> pl.LazyFrame:
     """:func:`trends` from a case table already built."""
@@ -70,7 +81,7 @@ def trends_from_cases(
             f"(got {factor!r}, {min_volume!r}, {loud_share!r})"
         )
     available = cases.collect_schema().names()
-    unknown = [c for c in keys if c not in available]
+    unknown = [c for c in [*keys, *([reach] if reach else [])] if c not in available]
     if unknown:
         raise PolicyError(
             f"'by' column(s) {unknown} are not in the case table; available: {available}"
@@ -88,6 +99,15 @@ def trends_from_cases(
         col("customer_id").n_unique().cast(pl.Int64).alias("n_customers"),
         col("customer_id").unique_counts().max().cast(pl.Int64).alias("top_customer_volume"),
     )
+    if reach is not None:
+        # each case weighs its reach (followers …): a null reach counts as 0
+        per_customer = population.group_by(
+            *keys, start("created_at").alias("period_start"), "customer_id"
+        ).agg(col(reach).cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0).sum().alias("_r"))
+        reached = per_customer.group_by(group).agg(
+            col("_r").sum().alias("reach"), col("_r").max().alias("_top_reach")
+        )
+        counts = counts.join(reached, on=group, how="left", nulls_equal=True)
     # every group from the log's first period (a new group's first cases can be a spike)
     span = pl.datetime_range(col("_first").first(), start("as_of").max(), every)
     first = population.with_columns(start("created_at").min().alias("_first"))
@@ -97,6 +117,7 @@ def trends_from_cases(
     joined = (
         grid.join(counts, on=group, how="left", nulls_equal=True)
         .with_columns(col("volume", "n_customers", "top_customer_volume").fill_null(0))
+        .with_columns(*([col("reach", "_top_reach").fill_null(0.0)] if reach is not None else []))
         .sort(group, nulls_last=True)
     )
     history = col("volume").cast(pl.Float64).shift(1)
@@ -129,8 +150,25 @@ def trends_from_cases(
             )
             .alias("cause")
         )
-        .select(*keys, *TREND_COLUMNS)
+        .with_columns(*_reach_columns(reach, loud_share))
+        .select(*keys, *TREND_COLUMNS, *(REACH_COLUMNS if reach is not None else ()))
     )
+
+
+def _reach_columns(reach: str | None, loud_share: float) -> list[pl.Expr]:
+    """``top_customer_reach_share`` and ``reach_cause`` (spikes by reach, not by count)."""
+    if reach is None:
+        return []
+    col = pl.col
+    share = pl.when(col("reach") > 0).then(col("_top_reach") / col("reach"))
+    return [
+        share.alias("top_customer_reach_share"),
+        pl.when(col("is_spike"))
+        .then(
+            pl.when(share >= loud_share).then(pl.lit("one_customer")).otherwise(pl.lit("systemic"))
+        )
+        .alias("reach_cause"),
+    ]
 
 
 def trends(
@@ -143,6 +181,7 @@ def trends(
     factor: float = 2.0,
     min_volume: int = 10,
     loud_share: float = 0.5,
+    reach: str | None = None,
     policy: Policy | None = None,
     identity: IdentityMap | None = None,
     on_invalid: OnInvalid = "raise",
@@ -168,6 +207,12 @@ def trends(
     loud_share
         A spike is put down to ``"one_customer"`` when the busiest customer made at least
         this share of its volume (0.5), else it is ``"systemic"``.
+    reach
+        A case column (a pass-through such as ``followers``) giving how many people each
+        case reached: adds :data:`REACH_COLUMNS`, ``reach`` (summed), the busiest
+        customer's share of it and ``reach_cause`` (``one_customer`` when one account
+        holds at least ``loud_share`` of the spike's reach): one account with a huge
+        following is one case by count but most of the reach.
     policy
         The case-table definitions, ``as_of`` and time zone; default ``Policy()``.
     identity
@@ -213,7 +258,14 @@ def trends(
     cases = case_table(
         log,
         policy,
-        columns=["customer_id", "created_at", "merged", "as_of", *keys],
+        columns=[
+            "customer_id",
+            "created_at",
+            "merged",
+            "as_of",
+            *keys,
+            *([reach] if reach else []),
+        ],
         on_invalid=on_invalid,
     )
     if identity is not None:
@@ -227,5 +279,6 @@ def trends(
         factor=factor,
         min_volume=min_volume,
         loud_share=loud_share,
+        reach=reach,
         policy=policy,
     )

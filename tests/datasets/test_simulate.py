@@ -19,7 +19,10 @@ from polars.testing import assert_frame_equal
 
 from csmetrics.datasets import (
     EVENTS_PER_CASE,
+    HANDLE_MEDIAN,
     SAMPLE_CASES,
+    SOCIAL_COMP_RATE,
+    SOCIAL_FIRST_RESPONSE_MEDIAN,
     TRUTH_COLUMNS,
     sample_frame,
     sample_log,
@@ -121,6 +124,8 @@ def test_columns_and_dtypes_are_canonical(frame: pl.DataFrame) -> None:
     }
     expected = {name: expected[name] for name in CANONICAL_COLUMNS}
     expected |= {"sim_issue_id": pl.Int64(), "sim_switched": pl.Boolean()}
+    expected |= {name: pl.Boolean() for name in TRUTH_COLUMNS[2:-1]}
+    expected |= {"sim_planted": pl.String()}
     assert frame.schema == pl.Schema(expected)
     assert tuple(frame.columns) == CANONICAL_COLUMNS + TRUTH_COLUMNS
     assert frame.schema["status"] == STATUS_DTYPE
@@ -543,3 +548,132 @@ def test_simulate_parquet_writes_and_reuses(
         simulate_parquet()
     with pytest.raises(PolicyError, match="exactly one"):
         simulate_parquet(10, n_cases=10)
+
+
+# --------------------------------------------------------------------------------------------
+# Visibility (DESIGN §2.4): DMs, public complaints taken to DM, queue jumps on case visibility
+
+
+@pytest.fixture(scope="module")
+def visibility(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per case: visibility of the first customer message, and any private message after it."""
+    customer_message = (pl.col("event_type") == "message") & (pl.col("actor") == "customer")
+    return (
+        frame.sort("case_id", "event_id")
+        .group_by("case_id", maintain_order=True)
+        .agg(
+            pl.col("channel").first(),
+            pl.col("is_public").filter(customer_message).first().alias("first_public"),
+            ((pl.col("event_type") == "message") & (pl.col("is_public") == False))  # noqa: E712
+            .any()
+            .alias("any_private"),
+            *(pl.col(name).first() for name in TRUTH_COLUMNS[2:-1]),
+        )
+        .with_columns(
+            # null (non-social, or no customer message) -> the channel's default: social public
+            pl.col("first_public").fill_null(pl.col("channel").is_in(SOCIAL)).alias("case_public")
+        )
+    )
+
+
+def test_truth_visibility_is_that_of_the_first_customer_message(visibility: pl.DataFrame) -> None:
+    assert (visibility["sim_is_public"] == visibility["case_public"]).all()
+    moved = visibility["case_public"] & visibility["any_private"]
+    assert (visibility["sim_moved_to_private"] == moved).all()
+    social = visibility.filter(pl.col("channel").is_in(SOCIAL))
+    dm_only = social.filter(~pl.col("sim_is_public"))
+    # DM conversations: every message private; a third of first contacts, fewer follow-ups
+    assert 0.2 < dm_only.height / social.height < 0.4
+    assert dm_only["any_private"].all()
+    # most public complaints are taken to a DM when the conversation goes on
+    public = social.filter(pl.col("sim_is_public"))
+    assert 0.3 < public["sim_moved_to_private"].mean() < 0.7  # type: ignore[operator]
+    assert not visibility.filter(~pl.col("channel").is_in(SOCIAL))["sim_is_public"].any()
+
+
+def queue_jumps_by_rule(frame: pl.DataFrame, visibility: pl.DataFrame) -> dict[int, bool]:
+    """Queue jumps in plain Python: a switch into a public case from a private one while the
+    previous case of the issue is in an unresolved status (its last status at that instant is
+    not solved/closed; before any status event a case is new)."""
+    statuses: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+    for case_id, ts, status in (
+        frame.filter(pl.col("event_type") == "status_changed")
+        .select("case_id", "ts", pl.col("status").cast(pl.String))
+        .iter_rows()
+    ):
+        statuses[case_id].append((ts, status))
+    public = dict(visibility.select("case_id", "case_public").iter_rows())
+    rows = (
+        frame.group_by("case_id")
+        .agg(pl.col("sim_issue_id").first(), pl.col("channel").first(), pl.col("ts").min())
+        .sort("sim_issue_id", "ts", "case_id")
+        .iter_rows()
+    )
+    jumps: dict[int, bool] = {}
+    previous: tuple[int, int, str] | None = None
+    for case_id, issue, channel, created in rows:
+        jump = False
+        if previous is not None and previous[0] == issue and previous[2] != channel:
+            before = [s for ts, s in sorted(statuses[previous[1]]) if ts <= created]
+            unresolved = not before or before[-1] not in ("solved", "closed")
+            jump = public[case_id] and not public[previous[1]] and unresolved
+        jumps[case_id] = jump
+        previous = (issue, case_id, channel)
+    return jumps
+
+
+def test_queue_jump_truth_reads_case_visibility(
+    frame: pl.DataFrame, visibility: pl.DataFrame, cases: pl.DataFrame
+) -> None:
+    expected = queue_jumps_by_rule(frame, visibility)
+    found = dict(visibility.select("case_id", "sim_queue_jump").iter_rows())
+    assert found == expected
+    assert sum(found.values()) > 50
+    # a switch into a DM is never a queue jump, though the channel is public by default
+    into_dm = visibility.join(cases.select("case_id", "sim_switched"), on="case_id").filter(
+        pl.col("sim_switched") & pl.col("channel").is_in(SOCIAL) & ~pl.col("sim_is_public")
+    )
+    assert into_dm.height > 10
+    assert not into_dm["sim_queue_jump"].any()
+
+
+def test_planted_dm_and_public_figures_are_recovered() -> None:
+    events = simulate_frame(40_000, seed=21, truth=True).filter(pl.col("channel").is_in(SOCIAL))
+    agent_message = (pl.col("event_type") == "message") & (pl.col("actor") == "agent")
+    per_case = events.group_by("case_id").agg(
+        pl.col("sim_is_public").first(),
+        (pl.col("ts").filter(agent_message).min() - pl.col("ts").min())
+        .dt.total_seconds(fractional=True)
+        .alias("frt"),
+        (pl.col("event_type") == "comp_granted").any().alias("comped"),
+    )
+    answered = per_case.filter(pl.col("frt").is_not_null())
+    for key, public in (("public", True), ("private", False)):
+        group = answered.filter(pl.col("sim_is_public") == public)
+        rate, n = group["comped"].mean(), group.height
+        assert isinstance(rate, float)
+        planted = SOCIAL_COMP_RATE[key]
+        # comps are granted at the last reply, so a few fall after the window: allow 0.01
+        assert abs(rate - planted) < 3 * (planted * (1 - planted) / n) ** 0.5 + 0.01, key
+        median = group["frt"].median()
+        assert isinstance(median, float)
+        # the 4 % backlog tail lifts the median by ~3 %
+        assert 0.97 < median / SOCIAL_FIRST_RESPONSE_MEDIAN[key] < 1.12, (key, median)
+    public_frt = answered.filter(pl.col("sim_is_public"))["frt"].median()
+    dm_frt = answered.filter(~pl.col("sim_is_public"))["frt"].median()
+    assert isinstance(public_frt, float)
+    assert isinstance(dm_frt, float)
+    assert dm_frt / public_frt == pytest.approx(2_880 / 900, rel=0.1)
+
+
+def test_handle_seconds_on_every_agent_reply_of_every_channel(frame: pl.DataFrame) -> None:
+    replies = frame.filter((pl.col("event_type") == "message") & (pl.col("actor") == "agent"))
+    assert replies["handle_seconds"].null_count() == 0
+    assert replies["handle_seconds"].min() > 0  # type: ignore[operator]
+    kind = {"phone": "voice", "email": "email", "chat": "chat", "whatsapp": "messaging"}
+    kind |= {"twitter": "social", "facebook": "social", "web_form": "web"}
+    medians = replies.group_by("channel").agg(pl.col("handle_seconds").median())
+    for channel, median in medians.iter_rows():
+        assert median == pytest.approx(HANDLE_MEDIAN[kind[channel]], rel=0.15), channel
+    others = frame.filter(~((pl.col("event_type") == "message") & (pl.col("actor") == "agent")))
+    assert others["handle_seconds"].null_count() == others.height

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import polars as pl
 
+from csmetrics.datasets._effects import Effects
 from csmetrics.datasets._simulate import (
     DEFAULT_CHANNEL_MIX,
     EVENTS_PER_CASE,
+    HANDLE_MEDIAN,
     JOURNEY_WINDOW,
+    SOCIAL_COMP_RATE,
+    SOCIAL_FIRST_RESPONSE_MEDIAN,
     TRUTH_COLUMNS,
     simulate_frame,
 )
@@ -33,10 +37,14 @@ from csmetrics.log import EventLog
 __all__ = [
     "DEFAULT_CHANNEL_MIX",
     "EVENTS_PER_CASE",
+    "HANDLE_MEDIAN",
     "JOURNEY_WINDOW",
     "SAMPLE_CASES",
     "SAMPLE_SEED",
+    "SOCIAL_COMP_RATE",
+    "SOCIAL_FIRST_RESPONSE_MEDIAN",
     "TRUTH_COLUMNS",
+    "Effects",
     "sample_frame",
     "sample_log",
     "simulate",
@@ -61,6 +69,7 @@ def simulate(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> EventLog:
     """Simulate a realistic omnichannel customer-service event log.
 
@@ -77,11 +86,17 @@ def simulate(
       (log-logistic with an occasional backlog factor) and differ by channel: seconds to minutes
       on the phone, minutes in chat, hours by email, in between on messaging and social media,
       faster on public social posts than in direct messages.
+    * **Visibility.** Visibility belongs to the event (``is_public``, set on social messages).
+      About a third of first social cases are DM conversations from the start (every message
+      private); most public complaints are then taken to a DM (the later messages private).
+      Public cases are answered faster and comped more often
+      (:data:`SOCIAL_FIRST_RESPONSE_MEDIAN`, :data:`SOCIAL_COMP_RATE`).
     * **Automation.** Chat and messaging conversations often start with a bot (``bot``
       messages, then ``bot_handoff`` to a human, or the bot solves it); email and web forms
       get an auto-reply (``system`` message).
     * **Work on the case.** Assignment, internal notes, transfers, escalations, priority
-      changes, agent replies (``handle_seconds`` on calls and email replies), customer
+      changes, agent replies (``handle_seconds`` on every agent reply, every channel:
+      :data:`HANDLE_MEDIAN`), customer
       follow-ups, ``pending`` and ``on_hold`` periods, solves, reopens, closes (four days after
       the solve on asynchronous channels), CSAT answers (1-5) after some solves, and comps
       (``comp_granted``), several times more often on public social posts.
@@ -115,7 +130,15 @@ def simulate(
         issue). Issues follow the journey rule exactly: within an issue each case starts
         while an earlier case is unresolved or within 7 days after its resolution (its last
         ``solved``/``closed`` status); a customer's next issue starts more than 7 days after
-        every case of the previous one was resolved.
+        every case of the previous one was resolved. Also, per case (DESIGN §2.4, §7):
+        ``sim_is_public`` (the first customer message is public), ``sim_moved_to_private``
+        (a public case with a private message: taken to a DM) and ``sim_queue_jump`` (a switch
+        from a private case to a public one while the previous case of the issue was in an
+        unresolved status: a DM is private, so a move into a DM is never a queue jump);
+        ``sim_planted`` names the planted effect a case comes from (null for the others).
+    effects
+        Effects to plant with a known size, for checking analyses (:class:`Effects`, e.g.
+        ``Effects(contagion=0.5)``); none by default.
 
     Returns
     -------
@@ -138,7 +161,7 @@ def simulate(
     True
     """
     frame = simulate_frame(
-        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth
+        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth, effects=effects
     )
     source = f"simulate(n_cases={n_cases}, seed={seed})"
     return EventLog.trusted(frame.lazy(), source=source)
@@ -189,6 +212,7 @@ def simulate_parquet(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> Path:
     """Write a simulated log to a Parquet file (for benchmarks) and return its path.
 
@@ -198,7 +222,7 @@ def simulate_parquet(
         About how many events to write (``n_cases = ceil(n_events / EVENTS_PER_CASE)``).
     n_cases
         Or exactly how many cases.
-    seed, start, days, channels, truth
+    seed, start, days, channels, truth, effects
         As for :func:`simulate`.
     path
         Where to write. Without it the file goes to a cache folder in the system temporary
@@ -237,6 +261,7 @@ def simulate_parquet(
                 days,
                 sorted((channels or {}).items()),
                 truth,
+                repr(effects),
                 pl.__version__,
             )
         )
@@ -249,7 +274,7 @@ def simulate_parquet(
     else:
         target = Path(path)
     frame = simulate_frame(
-        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth
+        n_cases, seed=seed, start=start, days=days, channels=channels, truth=truth, effects=effects
     )
     partial = target.with_name(target.name + f".{os.getpid()}.tmp")
     frame.write_parquet(partial)

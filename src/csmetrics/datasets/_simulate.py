@@ -26,6 +26,16 @@ from typing import Final
 
 import polars as pl
 
+from csmetrics.datasets._effects import (
+    COMP_REQUEST,
+    PHRASES,
+    Effects,
+    label_redirects,
+    mark_redirects,
+    plant_contagion,
+    plant_pull,
+    plant_spike,
+)
 from csmetrics.datasets._random import Random, stream_seed
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import (
@@ -63,8 +73,39 @@ JOURNEY_WINDOW: Final = dt.timedelta(days=7)
 EVENTS_PER_CASE: Final = 10.5
 """About how many events a case has with the default mix (for sizing benchmarks)."""
 
-TRUTH_COLUMNS: Final[tuple[str, ...]] = ("sim_issue_id", "sim_switched")
-"""Ground-truth columns added by ``truth=True``."""
+TRUTH_COLUMNS: Final[tuple[str, ...]] = (
+    "sim_issue_id",
+    "sim_switched",
+    "sim_is_public",
+    "sim_moved_to_private",
+    "sim_queue_jump",
+    "sim_planted",
+)
+"""Ground-truth columns added by ``truth=True`` (constant within a case)."""
+
+SOCIAL_COMP_RATE: Final[Mapping[str, float]] = {"public": 0.14, "private": 0.06}
+"""Planted chance of a comp on a social case an agent answers, by case visibility.
+
+A *public* case starts with a public post (and may move to a DM later); a *private* one is a
+DM conversation from its first message (DESIGN §2.4)."""
+
+SOCIAL_FIRST_RESPONSE_MEDIAN: Final[Mapping[str, float]] = {"public": 900.0, "private": 2_880.0}
+"""Planted median first response (seconds) on social cases, by case visibility.
+
+The median of the log-logistic body; an occasional backlog factor (4 % of cases) lifts the
+observed median by about 3 % on both sides, so the DM/public ratio (3.2) is recovered exactly
+in expectation."""
+
+HANDLE_MEDIAN: Final[Mapping[str, float]] = {
+    "voice": 300.0,
+    "email": 240.0,
+    "chat": 90.0,
+    "messaging": 120.0,
+    "social": 150.0,
+    "web": 240.0,
+    "other": 240.0,
+}
+"""Median ``handle_seconds`` of an agent reply, by channel kind (talk time on calls)."""
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DAY: Final = 86_400.0
@@ -92,6 +133,7 @@ _P_AUTO_REPLY: Final = (0.0, 0.9, 0.0, 0.0, 0.0, 0.95, 0.5)
 _P_OUTBOUND: Final = (0.05, 0.03, 0.0, 0.03, 0.0, 0.0, 0.0)
 _P_HOLD: Final = (0.0, 0.07, 0.02, 0.05, 0.04, 0.07, 0.07)
 _P_REOPEN: Final = (0.0, 0.07, 0.0, 0.05, 0.05, 0.07, 0.07)
+_HANDLE_SIGMA: Final = (0.7, 0.8, 0.6, 0.7, 0.7, 0.8, 0.8)
 _P_CSAT: Final = (0.15, 0.2, 0.3, 0.25, 0.12, 0.2, 0.2)
 _CSAT_DELAY: Final = (60.0, 3 * _HOUR, 30.0, 600.0, _HOUR, 3 * _HOUR, 3 * _HOUR)
 
@@ -305,8 +347,18 @@ def _channels(
 # 3. Timelines (seconds after the case's creation; null = the event does not happen)
 
 
-def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -> pl.DataFrame:
-    """Every case's events as columns of times (``t_*``, ``a_k``, ``c_k``) and payloads."""
+def _timeline(
+    cases: pl.DataFrame,
+    rng: Random,
+    n_agents: int,
+    topic: pl.Expr,
+    hard_factor: float = 1.0,
+) -> pl.DataFrame:
+    """Every case's events as columns of times (``t_*``, ``a_k``, ``c_k``) and payloads.
+
+    ``hard_factor`` multiplies the first response of the cases that will be *hard* under
+    the default difficulty rule (urgent at the end, or escalated), except on the phone.
+    """
     kind = pl.col("kind")
     is_voice = kind == _VOICE
     is_social = kind == _SOCIAL
@@ -379,8 +431,12 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
     )
 
     # First reply, assignment, transfer, hold.
-    frt_median = _by_kind(_FRT_MEDIAN) * (
-        pl.when(is_social).then(pl.when(col("public")).then(0.5).otherwise(1.6)).otherwise(1.0)
+    frt_median = (
+        pl.when(is_social & col("public"))
+        .then(SOCIAL_FIRST_RESPONSE_MEDIAN["public"])
+        .when(is_social)
+        .then(SOCIAL_FIRST_RESPONSE_MEDIAN["private"])
+        .otherwise(_by_kind(_FRT_MEDIAN))
     )
     frt = (
         pl.when(col("outbound"))
@@ -392,13 +448,27 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
             * rng.pareto_factor("frt/tail", 0.04, 1.3, 40.0)
         )
     )
+    if hard_factor != 1.0:
+        # The same draws that decide escalation and the priority change below (a draw is a
+        # hash of the case and its name): the case's final difficulty, known in advance.
+        escalated = col("agent") & rng.bernoulli("escalate", 0.05)
+        changed = col("agent") & rng.bernoulli("priority", 0.08)
+        final_priority = (
+            pl.when(changed)
+            .then(_table(_PRIORITY_UP, "priority_0", pl.UInt32()))
+            .otherwise(col("priority_0"))
+        )
+        hard = escalated | (final_priority == _PRIORITIES.index("urgent"))
+        frt = pl.when(hard & ~is_voice & ~col("outbound")).then(frt * hard_factor).otherwise(frt)
+
+    handle_median = _by_kind([HANDLE_MEDIAN[k] for k in CHANNEL_KINDS])
 
     def handle(name: str) -> pl.Expr:
+        # Voice keeps its own draw name (talk time); every other kind draws work time.
         return (
             pl.when(is_voice)
-            .then(rng.log_logistic(f"{name}/talk", 300.0, 0.7))
-            .when(is_ticket)
-            .then(rng.log_logistic(f"{name}/work", 240.0, 0.8))
+            .then(rng.log_logistic(f"{name}/talk", handle_median, _by_kind(_HANDLE_SIGMA)))
+            .otherwise(rng.log_logistic(f"{name}/work", handle_median, _by_kind(_HANDLE_SIGMA)))
             .round(0)
         )
 
@@ -560,9 +630,9 @@ def _timeline(cases: pl.DataFrame, rng: Random, n_agents: int, topic: pl.Expr) -
     )
     comp_p = (
         pl.when(is_social & col("public"))
-        .then(0.14)
+        .then(SOCIAL_COMP_RATE["public"])
         .when(is_social)
-        .then(0.06)
+        .then(SOCIAL_COMP_RATE["private"])
         .when(col("topic").is_in([_TOPICS.index("delivery"), _OUTAGE]))
         .then(0.05)
         .otherwise(0.02)
@@ -702,6 +772,8 @@ def _place(
     delta = (
         pl.when(col("pos") == 1)
         .then(0.0)
+        .when(col("redirect"))  # planted: sent here by the previous case's first reply
+        .then(col("a_0").shift(1) + col("redirect_delay"))
         .when(prev_last.is_null())  # the previous case is never resolved
         .then(60.0 + case_rng.exponential("unresolved", _DAY))
         .when(case_rng.bernoulli("during", 0.55) & (prev_first > 300.0))
@@ -786,7 +858,34 @@ def _place(
         .with_columns(
             ((col("pos") > 1) & (col("channel") != col("channel").shift(1))).alias("switched"),
             pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"),
+            _previous_unresolved().alias("previous_unresolved"),
         )
+        .with_columns(
+            # A queue jump reads case visibility (DESIGN §2.4, §7): a DM is private.
+            (
+                col("switched")
+                & col("public")
+                & ~col("public").shift(1).fill_null(value=False)
+                & col("previous_unresolved")
+            ).alias("queue_jump"),
+        )
+    )
+
+
+def _previous_unresolved() -> pl.Expr:
+    """The previous case of the issue is in an unresolved status when this case starts.
+
+    Unresolved from creation to its first resolution, and again from a reopen to the second
+    solve; a case never resolved (or resolved after the window) stays unresolved.
+    """
+    col = pl.col
+    since = col("start") - col("start").shift(1)  # seconds after the previous case started
+    first = col("first_resolved").shift(1)
+    reopen, solve_2 = col("t_reopen").shift(1), col("t_solve_2").shift(1)
+    return (col("pos") > 1) & (
+        first.is_null()
+        | (since < first)
+        | ((since >= reopen) & (since < solve_2)).fill_null(value=False)
     )
 
 
@@ -807,6 +906,8 @@ _SLOT_SCHEMA: Final = {
     "csat_score": pl.Float64(),
     "handle_seconds": pl.Float64(),
     "merged_into": pl.Int64(),
+    "redirect_to": pl.UInt32(),
+    "text": pl.UInt32(),
 }
 
 
@@ -883,6 +984,9 @@ def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
             "customer",
             where=~col("outbound"),
             is_public=public_first,
+            text=pl.when(col("planted").str.contains("contagion"))
+            .then(pl.lit(2 * len(_TOPICS)))
+            .otherwise(col("topic") * 2 + (col("idx") % 2)),
         ),
         _slot(cases, "t_auto", "message", "system"),
         _slot(cases, "t_bot", "message", "bot"),
@@ -903,6 +1007,7 @@ def _slots(cases: pl.LazyFrame) -> list[pl.LazyFrame]:
             agent=True,
             is_public=public_first,
             handle_seconds=col("h_0"),
+            redirect_to=col("redirect_to"),
         ),
         _slot(cases, "t_hold", "status_changed", "agent", status="on_hold", agent=True),
         _slot(cases, "t_unhold", "status_changed", "agent", status="open", agent=True),
@@ -1007,7 +1112,14 @@ def _empty(truth: bool) -> pl.DataFrame:
         "merged_into": pl.Int64(),
     }
     if truth:
-        schema |= {"sim_issue_id": pl.Int64(), "sim_switched": pl.Boolean()}
+        schema |= {
+            "sim_issue_id": pl.Int64(),
+            "sim_switched": pl.Boolean(),
+            "sim_is_public": pl.Boolean(),
+            "sim_moved_to_private": pl.Boolean(),
+            "sim_queue_jump": pl.Boolean(),
+            "sim_planted": pl.String(),
+        }
     return pl.DataFrame(schema=schema)
 
 
@@ -1023,6 +1135,7 @@ def simulate_frame(
     days: int = 28,
     channels: Mapping[str, float] | None = None,
     truth: bool = False,
+    effects: Effects | None = None,
 ) -> pl.DataFrame:
     """A realistic omnichannel event log in the canonical schema, as a DataFrame.
 
@@ -1043,8 +1156,10 @@ def simulate_frame(
     channels
         Channel name -> share of new issues (default :data:`DEFAULT_CHANNEL_MIX`).
     truth
-        Add ``sim_issue_id`` (Int64, the customer issue of the case) and ``sim_switched``
-        (Boolean, the case started on another channel than the previous case of its issue).
+        Add the ground truth :data:`TRUTH_COLUMNS` (see :func:`csmetrics.datasets.simulate`).
+    effects
+        Effects to plant with a known size (:class:`~csmetrics.datasets.Effects`); none by
+        default.
 
     Returns
     -------
@@ -1068,6 +1183,9 @@ def simulate_frame(
     1
     """
     _check_arguments(n_cases, seed, start, days, truth)
+    if effects is not None and not isinstance(effects, Effects):
+        raise PolicyError(f"'effects' must be a csmetrics.datasets.Effects (got {effects!r})")
+    effects = effects or Effects()
     names, shares, kinds = _channel_mix(channels)
     if n_cases == 0:
         return _empty(truth)
@@ -1080,8 +1198,29 @@ def simulate_frame(
     issues = _issue_topics(issues, issue_rng)
     cases = _channels(cases, case_rng, shares, kinds)
     topic = pl.lit(issues["topic"]).gather(pl.col("issue_idx"))
-    cases = _timeline(cases, case_rng, n_agents, topic)
+    cases = _timeline(cases, case_rng, n_agents, topic, effects.hard_factor)
+    cases = mark_redirects(cases, effects, seed)
     cases = _place(cases, issues, case_rng, issue_rng, cal)
+    cases = plant_contagion(cases, effects, seed, cal.end_s)
+    cases = plant_pull(
+        cases,
+        effects,
+        seed,
+        surge_at=cal.spike_at,
+        social_kind=_SOCIAL,
+        email_team=_TEAMS.index("email"),
+        n_agents=n_agents,
+    )
+    social = [code for code, kind in enumerate(kinds) if kind == _SOCIAL]
+    cases = plant_spike(
+        cases,
+        effects,
+        seed,
+        channel=social[0] if social else None,
+        topic=_TOPICS.index(effects.spike_topic),
+        end_s=cal.end_s,
+    )
+    cases = label_redirects(cases)
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
     events = (
@@ -1107,6 +1246,9 @@ def simulate_frame(
         pl.lit(pl.Series(_TOPICS, dtype=pl.String)).gather(pl.col("topic")).alias("topic"),
         (pl.col("sim_issue_idx") + 1).alias("sim_issue_id"),
         pl.col("switched").alias("sim_switched"),
+        pl.col("public").alias("sim_is_public"),
+        pl.col("queue_jump").alias("sim_queue_jump"),
+        pl.col("planted").alias("sim_planted"),
     )
     agent_names = pl.Series(
         [f"A{i + 1:05d}" for i in range(len(_TEAMS) * n_agents)], dtype=pl.String
@@ -1135,10 +1277,30 @@ def simulate_frame(
         pl.col("handle_seconds"),
         pl.col("merged_into"),
     ]
+    if effects.text:  # what the customer wrote first, as an adapter would keep it
+        phrases = [*(PHRASES[t][v] for t in _TOPICS for v in (0, 1)), COMP_REQUEST]
+        columns.append(
+            pl.lit(pl.Series(phrases, dtype=pl.String)).gather(pl.col("text")).alias("text")
+        )
+    if effects.redirect_share > 0:  # the macro or tag an adapter would map (a pass-through)
+        columns.append(
+            pl.lit(pl.Series(names, dtype=pl.String))
+            .gather(pl.col("redirect_to"))
+            .alias("redirected_to")
+        )
     if truth:
+        # A public case moved to private when any of its (emitted) messages is private.
+        private_message = (pl.col("event_type") == "message") & ~pl.col("is_public")
+        moved = pl.lit(per_case["sim_is_public"]).gather(idx) & private_message.fill_null(
+            value=False
+        ).any().over("idx")
         columns += [
             pl.lit(per_case["sim_issue_id"]).gather(idx).alias("sim_issue_id"),
             pl.lit(per_case["sim_switched"]).gather(idx).alias("sim_switched"),
+            pl.lit(per_case["sim_is_public"]).gather(idx).alias("sim_is_public"),
+            moved.alias("sim_moved_to_private"),
+            pl.lit(per_case["sim_queue_jump"]).gather(idx).alias("sim_queue_jump"),
+            pl.lit(per_case["sim_planted"]).gather(idx).alias("sim_planted"),
         ]
     frame = events.lazy().select(columns).collect()
     assert tuple(frame.columns[: len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import polars as pl
@@ -131,6 +131,7 @@ class ReportData:
     """The headline per chart group: the :data:`TOP_GROUPS` largest and ``(other)``."""
     chart_timeline: pl.DataFrame | None = None
     """Volume and backlog per period and chart group."""
+    analyses: Any = None  # csmetrics.report._analyses.Analyses (issue 17)
 
     @property
     def groups(self) -> list[str]:
@@ -357,6 +358,7 @@ def gather(
         hidden=tuple(hidden),
         chart_headline=chart_headline,
         chart_timeline=chart_timeline,
+        analyses=_gather_analyses(checked, policy),
     )
 
 
@@ -389,6 +391,12 @@ def _top_and_other(
             f"the report on {log.source} could not be computed: {_first_line(exc)}"
         ) from exc
     return frames[0], (frames[1] if period is not None else None)
+
+
+def _gather_analyses(log: EventLog, policy: Policy) -> Any:
+    from csmetrics.report._analyses import gather_analyses
+
+    return gather_analyses(log, policy)
 
 
 def _metric(name: str) -> Metric | None:

@@ -18,6 +18,7 @@ import polars as pl
 
 from csmetrics._capabilities import NOT_MEASURABLE, display_value
 from csmetrics._periods import period_label
+from csmetrics.report._analyses import render_analyses
 from csmetrics.report._data import (
     ALL_LABEL,
     GROUP,
@@ -784,6 +785,7 @@ _NAV: Final = (
     ("comp", "Compensation"),
     ("trends", "Trends"),
     ("sla", "SLA"),
+    ("analyses", "Analyses"),
     ("definitions", "Definitions"),
 )
 
@@ -805,6 +807,7 @@ def render_report(data: ReportData, *, fragment: bool = False) -> str:
             _comp(data),
             _trends(data),
             _sla(data),
+            render_analyses(data.analyses),
             _definitions(data),
         ]
     )
