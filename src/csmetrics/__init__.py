@@ -9,9 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from csmetrics import adapters, cases, datasets, metrics, plugins, sla, state, testing
+from csmetrics._version import __version__ as __version__
 from csmetrics.calendar import (
     BusinessCalendar,
     Holiday,
@@ -38,7 +37,7 @@ from csmetrics.journeys import (
     journey_cases,
     journeys,
 )
-from csmetrics.log import EventLog, scan_events
+from csmetrics.log import EventLog, scan_events, validate
 from csmetrics.policy import Policy
 from csmetrics.quarantine import Quarantined, compute_quarantined
 from csmetrics.report import Report, Summary
@@ -46,7 +45,6 @@ from csmetrics.sla import SlaPolicy, SlaRule, SlaTarget, sla_metrics, sla_table
 from csmetrics.spillover import spillover
 from csmetrics.state import MetricState, compute_partitioned, compute_state
 from csmetrics.trends import trends
-from csmetrics.validate import validate
 
 __all__ = [
     "AdapterError",
@@ -100,11 +98,3 @@ __all__ = [
     "validate",
     "with_business_durations",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from csmetrics._version import __version__
-
-        return __version__
-    raise AttributeError(f"module 'csmetrics' has no attribute {name!r}")

@@ -13,9 +13,17 @@ from typing import Any, Final
 
 import polars as pl
 
+from csmetrics.contagion import comp_contagion
+from csmetrics.cost import cost_per_resolved_issue
+from csmetrics.difficulty import DifficultyRule, difficulty_effect, difficulty_summary
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog
+from csmetrics.occupancy import agent_occupancy, pulled_onto
 from csmetrics.policy import Policy
+from csmetrics.redirects import KINDS, redirect_rate
+from csmetrics.spillover import spillover
+from csmetrics.topics import TopicRules, tag_topics
+from csmetrics.trends import trends
 
 __all__ = ["COMMANDS", "add_parsers", "run"]
 
@@ -167,8 +175,6 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
     """Run one analysis subcommand; write its table and return it."""
     title = args.command
     if args.command == "contagion":
-        from csmetrics.contagion import comp_contagion
-
         frame = comp_contagion(
             log,
             window=args.window,
@@ -182,15 +188,11 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         ).collect()
         title = "public-comp contagion: extra new public cases per public comp (channel — = all)"
     elif args.command == "cost":
-        from csmetrics.cost import cost_per_resolved_issue
-
         frame = cost_per_resolved_issue(
             log, args.rates, window=args.window, policy=policy
         ).collect()
         title = "cost per resolved issue, by the channel the issue started on (— = all)"
     elif args.command == "difficulty":
-        from csmetrics.difficulty import DifficultyRule, difficulty_effect, difficulty_summary
-
         rule = DifficultyRule.from_toml(args.rule) if args.rule else None
         if args.effect:
             frame = difficulty_effect(log, rule, by=args.by, policy=policy).collect()
@@ -199,20 +201,14 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
             frame = difficulty_summary(log, rule, policy=policy).collect()
             title = "first response and resolution (seconds) by difficulty"
     elif args.command == "occupancy":
-        from csmetrics.occupancy import agent_occupancy
-
         frame = agent_occupancy(log, freq=args.freq, policy=policy).collect()
         title = "agent occupancy by channel"
     elif args.command == "redirects":
-        from csmetrics.redirects import KINDS, redirect_rate
-
         frame = redirect_rate(
             log, window=args.window, kinds=args.kind or KINDS, policy=policy
         ).collect()
         title = "redirected issues by the channel they started on (— = all)"
     elif args.command == "spillover":
-        from csmetrics.spillover import spillover
-
         result = spillover(
             log,
             surge_channel=args.surge_channel.strip().lower(),
@@ -229,9 +225,6 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
             frame = result.effects.collect()
             title = f"during {args.surge_channel} surges, against the same hours on other days"
     elif args.command == "topics":
-        from csmetrics.topics import TopicRules, tag_topics
-        from csmetrics.trends import trends
-
         tagged = tag_topics(log, TopicRules.from_toml(args.rules), text=args.text)
         spikes = trends(tagged, by=["topic", "channel"], period=args.period, reach=args.reach)
         if not args.all:
@@ -239,8 +232,6 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         frame = spikes.collect()
         title = "topic spikes: systemic or one loud customer"
     else:
-        from csmetrics.occupancy import pulled_onto
-
         frame = pulled_onto(
             log,
             args.channel,

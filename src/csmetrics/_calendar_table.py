@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import polars as pl
 
+from csmetrics.exceptions import PolicyError
+
 if TYPE_CHECKING:
     from csmetrics.calendar import BusinessCalendar
 
@@ -172,7 +174,6 @@ def day_pieces(calendar: BusinessCalendar, first: int, last: int) -> DayPieces:
 
 def date_range_for(tz_key: str, lo_us: int, hi_us: int, *, after_days: int = 2) -> tuple[int, int]:
     """Local date ordinals whose intervals can touch instants in ``[lo_us, hi_us]``."""
-    from csmetrics.exceptions import PolicyError
 
     try:
         first = wall_date(tz_key, lo_us).toordinal() - 2

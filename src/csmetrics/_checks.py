@@ -19,8 +19,12 @@ from typing import Any, Final
 
 import polars as pl
 
+from csmetrics import metrics
+from csmetrics._hand_logs import log_from_rows
+from csmetrics.adapters import get_adapter
+from csmetrics.cases import case_table
 from csmetrics.exceptions import CsMetricsError, PluginError
-from csmetrics.log import EventLog
+from csmetrics.log import EventLog, validate
 from csmetrics.plugins import Adapter, Metric, verify_adapter, verify_metric
 from csmetrics.policy import PRESETS, Policy
 from csmetrics.schema import (
@@ -50,8 +54,6 @@ def _fail(subject: str, problem: str, fix: str | None = None) -> ConformanceErro
 
 def _resolve_adapter(adapter: Adapter | str) -> tuple[Adapter, str]:
     if isinstance(adapter, str):
-        from csmetrics.adapters import get_adapter
-
         try:
             return get_adapter(adapter), f"adapter {adapter!r}"
         except CsMetricsError as exc:
@@ -242,7 +244,6 @@ def check_adapter(
     log = _run(chosen, sample, subject, options)
     _check_schema(log.frame, subject)
     events = _collect(log.frame, subject, "the events")
-    from csmetrics.validate import validate
 
     try:
         _, broken = validate(events, mode="split")
@@ -419,8 +420,6 @@ def sample_case_table(policy: Policy | None = None) -> pl.DataFrame:
     >>> table.height, table["is_open"].sum()
     (6, 3)
     """
-    from csmetrics.cases import case_table
-    from csmetrics.testing import log_from_rows
 
     log = log_from_rows(_sample_rows(), date=_SAMPLE_DAY)
     return case_table(log, policy or Policy()).collect()
@@ -428,8 +427,6 @@ def sample_case_table(policy: Policy | None = None) -> pl.DataFrame:
 
 def _resolve_metric(metric: Metric | str) -> tuple[Metric, str]:
     if isinstance(metric, str):
-        from csmetrics import metrics
-
         try:
             return metrics.get(metric), f"metric {metric!r}"
         except CsMetricsError as exc:

@@ -14,7 +14,7 @@ import functools
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 
-from csmetrics._periods import Period, check_period, parse_instant
+from csmetrics._periods import Period, check_period, parse_instant, parse_range
 from csmetrics._text import did_you_mean
 from csmetrics.exceptions import CsMetricsError, PolicyError
 
@@ -83,7 +83,6 @@ def instant(text: str) -> dt.datetime:
 
 def since(text: str) -> str:
     """``--since``: checked for its form now; the range is resolved against the data later."""
-    from csmetrics._periods import parse_range
 
     try:
         parse_range(text, now=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), option="--since")

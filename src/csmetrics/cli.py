@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import polars as pl
 
 import csmetrics as csm
-from csmetrics import _analysis_cli, _outputs
+from csmetrics import _analysis_cli, _outputs, plugins
 from csmetrics import _cli_args as check
 from csmetrics._periods import Period, parse_range
 from csmetrics._progress import Steps, since_process_start
@@ -697,11 +697,6 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
-    try:
-        from csmetrics import plugins
-    except ImportError:  # pragma: no cover
-        sys.stdout.write("plugin system unavailable\n")
-        return EXIT_OK
     report = getattr(plugins, "report", None)
     if report is None:
         sys.stdout.write("no plugin report available\n")

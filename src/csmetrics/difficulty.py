@@ -42,7 +42,9 @@ from typing import Any, Final, Literal
 import attrs
 import polars as pl
 
+from csmetrics._analysis import median_difference
 from csmetrics._toml import read_toml
+from csmetrics.cases import case_table
 from csmetrics.exceptions import PolicyError
 
 __all__ = [
@@ -315,7 +317,6 @@ def difficulty_summary(
     ...     "difficulty", "n_cases", "first_response_median_s", "resolution_median_s").rows()
     [('easy', 1, 600.0, 1800.0), ('medium', 0, None, None), ('hard', 1, 3600.0, None)]
     """
-    from csmetrics.cases import case_table  # the case table is built by csmetrics.cases
 
     rule = _as_rule(rule)
     needed = [
@@ -405,8 +406,6 @@ def difficulty_effect(
     their geometric mean, 56.6 minutes (3394 s); for easy ones (10 and 20 minutes) 14.1
     minutes: hard cases wait 4 times longer. No case is medium.
     """
-    from csmetrics._analysis import median_difference
-    from csmetrics.cases import case_table
 
     rule = _as_rule(rule)
     keys = [] if by is None else [by]

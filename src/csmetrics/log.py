@@ -890,3 +890,57 @@ def as_event_log(log: object) -> EventLog:
     if isinstance(log, str | os.PathLike):
         return scan_events(log)
     return EventLog.from_frame(log)
+
+
+@overload
+def validate(
+    frame: object, mode: Literal["raise"] = ..., *, tz: str | None = ...
+) -> pl.LazyFrame: ...
+@overload
+def validate(
+    frame: object, mode: Literal["split"], *, tz: str | None = ...
+) -> tuple[pl.LazyFrame, pl.LazyFrame]: ...
+def validate(
+    frame: object, mode: Literal["raise", "split"] = "raise", *, tz: str | None = None
+) -> pl.LazyFrame | tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Check an event log against every rule of DESIGN §2.3.
+
+    Parameters
+    ----------
+    frame
+        An :class:`~csmetrics.EventLog`, a Polars DataFrame/LazyFrame, a pandas DataFrame or
+        any Arrow object with the canonical column names.
+    mode
+        ``"raise"``: raise a :class:`SchemaError` on the first broken rule and return the
+        canonical frame. ``"split"``: return ``(good, rejected)``; ``rejected`` holds every
+        bad row unchanged plus ``reason`` and ``reason_column``.
+    tz
+        Zone of naive time stamps (see :func:`csmetrics.scan_events`).
+
+    Returns
+    -------
+    pl.LazyFrame or tuple of two pl.LazyFrame
+        The canonical frame, or ``(good, rejected)``; ``len(good) + len(rejected)`` is the
+        number of input rows.
+
+    Raises
+    ------
+    SchemaError
+        In ``"raise"`` mode for any broken rule; in both modes for a missing column (R1) or
+        naive time stamps without ``tz`` (R3).
+
+    Examples
+    --------
+    >>> import polars as pl, csmetrics as csm
+    >>> raw = pl.DataFrame({"case_id": [1, 1], "customer_id": [7, 7],
+    ...     "channel": [" Email", "email"], "ts": ["2024-03-01T09:00:00Z", "2024-03-01T09:30:00Z"],
+    ...     "event_type": ["case_created", "teleport"], "actor": ["customer", "agent"]})
+    >>> good, rejected = csm.validate(raw, mode="split")
+    >>> good.collect().height, rejected.collect()["reason"].to_list()
+    (1, ['unknown_event_type'])
+    """
+
+    if mode not in ("raise", "split"):
+        raise PolicyError(f"'mode' must be in ('raise', 'split') (got {mode!r})")
+    log = frame if isinstance(frame, EventLog) else EventLog.from_frame(frame, tz=tz)
+    return log.validate(mode)

@@ -52,6 +52,7 @@ from typing import (
 
 import attrs
 
+from csmetrics._version import __version__
 from csmetrics.exceptions import PluginError, UnknownMetricError
 
 if TYPE_CHECKING:
@@ -357,8 +358,6 @@ def _dist_of(entry_point: Any) -> tuple[str, str | None]:
 
 
 def _builtin_version() -> str | None:
-    from csmetrics._version import __version__
-
     return __version__
 
 
@@ -375,6 +374,10 @@ def _declared_api(obj: object, module: str | None) -> object:
     if declared is None and module:
         declared = getattr(sys.modules.get(module), "plugin_api", None)
     return declared
+
+
+_REGISTRIES: list[EntryPointRegistry[Any]] = []
+_BUILTIN_LISTS: dict[str, tuple[str, Callable[[], Iterable[str]]]] = {}
 
 
 class EntryPointRegistry(Generic[T]):
@@ -426,6 +429,7 @@ class EntryPointRegistry(Generic[T]):
         self.group = group
         self.kind = kind
         self._builtins = dict(builtins)
+        _REGISTRIES.append(self)
         self._check = check
         self._provider = entry_points or (lambda: importlib.metadata.entry_points(group=self.group))
         self._reserved = reserved or (lambda: ())
@@ -722,16 +726,22 @@ def report(*, load: bool = True, include_builtins: bool = True) -> list[PluginIn
     >>> any(r.kind == "adapter" and r.name == "zendesk" for r in rows)
     True
     """
-    from csmetrics.adapters import REGISTRY
-
-    rows = REGISTRY.report(load=load, include_builtins=include_builtins)
+    rows: list[PluginInfo] = []
+    for registry in _REGISTRIES:  # every registry made (adapters, metrics, …)
+        rows.extend(registry.report(load=load, include_builtins=include_builtins))
     if include_builtins:
         version = _builtin_version()
-        for metric in importlib.import_module("csmetrics.metrics").builtins():
-            target = f"csmetrics.metrics:{metric.name}"
-            rows.append(PluginInfo(metric.name, "metric", _BUILTIN_DIST, version, target, "loaded"))
-    rows.extend(metric_plugins.report(load=load, include_builtins=include_builtins))
+        for kind, (module, names) in _BUILTIN_LISTS.items():
+            for name in names():
+                target = f"{module}:{name}"
+                rows.append(PluginInfo(name, kind, _BUILTIN_DIST, version, target, "loaded"))
     return sorted(rows, key=lambda r: (r.kind, r.name, r.distribution))
+
+
+def list_builtins(kind: PluginKind, module: str, names: Callable[[], Iterable[str]]) -> None:
+    """Say where the built-ins of ``kind`` kept outside a registry live, for :func:`report`
+    (the metric registry calls it: its built-ins are defined in :mod:`csmetrics.metrics`)."""
+    _BUILTIN_LISTS[kind] = (module, names)
 
 
 def format_report(rows: Iterable[PluginInfo]) -> str:

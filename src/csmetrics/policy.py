@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, get_args
 import attrs
 
 from csmetrics._frozen import FrozenMapping
+from csmetrics._text import did_you_mean
 from csmetrics.exceptions import PolicyError
 from csmetrics.schema import CHANNEL_KINDS, DEFAULT_CHANNELS, STATUSES
 from csmetrics.validate import check_time_zone
@@ -184,8 +185,6 @@ class Policy:
             For an unknown preset name.
         """
         if name not in _PRESET_KNOBS:
-            from csmetrics._text import did_you_mean
-
             hint = did_you_mean(name, PRESETS)
             raise PolicyError(f"'preset' must be in {PRESETS} (got {name!r}){hint}")
         return cls(name=name, **{**_PRESET_KNOBS[name], **overrides})

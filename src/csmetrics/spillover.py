@@ -19,7 +19,7 @@ import polars as pl
 from csmetrics._analysis import bootstrap
 from csmetrics.cases import OnInvalid, case_table
 from csmetrics.exceptions import PolicyError
-from csmetrics.journeys import Window, parse_window
+from csmetrics.journeys import Window, journey_cases, parse_window
 from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted, customer_cases
 from csmetrics.policy import Policy
@@ -61,6 +61,7 @@ SURGE_COLUMNS: Final[tuple[str, ...]] = (
     "others_ratio",
     "is_shared",
 )
+
 """Columns of :attr:`Spillover.surges`."""
 
 EFFECT_COLUMNS: Final[tuple[str, ...]] = (
@@ -556,8 +557,6 @@ def _cascade(
 ) -> pl.LazyFrame:
     """Cases on the other channels created in surge buckets: how many went public next."""
     from statistics import NormalDist
-
-    from csmetrics.journeys import journey_cases
 
     col = pl.col
     z = NormalDist().inv_cdf(0.5 + level / 2.0)

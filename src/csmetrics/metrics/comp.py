@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-comp_rate = _builtin(
+comp_rate = builtin(
     Metric(
         name="comp_rate",
         unit="ratio",
@@ -21,7 +21,7 @@ comp_rate = _builtin(
     )
 )
 
-comp_value = _builtin(
+comp_value = builtin(
     Metric(
         name="comp_value",
         unit="currency",

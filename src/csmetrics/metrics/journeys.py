@@ -20,7 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 from csmetrics.policy import Policy
 
 __all__ = [
@@ -42,7 +42,7 @@ def _all(policy: Policy) -> pl.Expr:
     return pl.col("issue_id").is_not_null()
 
 
-channel_switch_rate = _builtin(
+channel_switch_rate = builtin(
     Metric(
         name="channel_switch_rate",
         unit="ratio",
@@ -59,7 +59,7 @@ channel_switch_rate = _builtin(
     )
 )
 
-queue_jump_rate = _builtin(
+queue_jump_rate = builtin(
     Metric(
         name="queue_jump_rate",
         unit="ratio",
@@ -79,7 +79,7 @@ queue_jump_rate = _builtin(
     )
 )
 
-repeat_contact_rate = _builtin(
+repeat_contact_rate = builtin(
     Metric(
         name="repeat_contact_rate",
         unit="ratio",
@@ -96,7 +96,7 @@ repeat_contact_rate = _builtin(
     )
 )
 
-contacts_per_issue = _builtin(
+contacts_per_issue = builtin(
     Metric(
         name="contacts_per_issue",
         unit="count",
@@ -114,7 +114,7 @@ contacts_per_issue = _builtin(
     )
 )
 
-comp_rate_per_issue = _builtin(
+comp_rate_per_issue = builtin(
     Metric(
         name="comp_rate_per_issue",
         unit="ratio",
@@ -133,7 +133,7 @@ comp_rate_per_issue = _builtin(
     )
 )
 
-issue_first_response_time = _builtin(
+issue_first_response_time = builtin(
     Metric(
         name="issue_first_response_time",
         unit="seconds",
@@ -152,7 +152,7 @@ issue_first_response_time = _builtin(
     )
 )
 
-issue_resolution_time = _builtin(
+issue_resolution_time = builtin(
     Metric(
         name="issue_resolution_time",
         unit="seconds",
@@ -181,7 +181,7 @@ def _fcr_censored(policy: Policy) -> pl.Expr:
     return counted(policy) & pl.col("last_resolved_at").is_not_null() & pl.col("is_fcr_censored")
 
 
-cross_channel_fcr = _builtin(
+cross_channel_fcr = builtin(
     Metric(
         name="cross_channel_fcr",
         unit="ratio",
@@ -203,7 +203,7 @@ cross_channel_fcr = _builtin(
     )
 )
 
-comp_rate_by_channel = _builtin(
+comp_rate_by_channel = builtin(
     Metric(
         name="comp_rate_by_channel",
         unit="ratio",
@@ -224,7 +224,7 @@ comp_rate_by_channel = _builtin(
     )
 )
 
-channel_switch_matrix = _builtin(
+channel_switch_matrix = builtin(
     Metric(
         name="channel_switch_matrix",
         unit="ratio",

@@ -16,6 +16,7 @@ from typing import Final, Literal, get_args
 import attrs
 import polars as pl
 
+from csmetrics import plugins
 from csmetrics.exceptions import PluginError, PolicyError, UnknownMetricError
 from csmetrics.policy import Policy
 
@@ -153,15 +154,11 @@ _RUNTIME: dict[str, Metric] = {}
 
 
 def _plugins() -> object | None:
-    """The entry-point registry of metric plugins, if the plugin system is available."""
-    try:
-        from csmetrics import plugins
-    except ImportError:  # pragma: no cover - plugins module is part of the package
-        return None
+    """The entry-point registry of metric plugins."""
     return getattr(plugins, "metric_plugins", None)
 
 
-def _builtin(metric: Metric) -> Metric:
+def builtin(metric: Metric) -> Metric:
     _BUILTINS[metric.name] = metric
     return metric
 
@@ -224,3 +221,6 @@ def get(name: str) -> Metric:
 def builtins() -> Iterator[Metric]:
     """The built-in metrics, in registration order."""
     return iter(_BUILTINS.values())
+
+
+plugins.list_builtins("metric", "csmetrics.metrics", lambda: list(_BUILTINS))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted, resolution_start
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-first_resolution_time = _builtin(
+first_resolution_time = builtin(
     Metric(
         name="first_resolution_time",
         unit="seconds",
@@ -26,7 +26,7 @@ first_resolution_time = _builtin(
     )
 )
 
-full_resolution_time = _builtin(
+full_resolution_time = builtin(
     Metric(
         name="full_resolution_time",
         unit="seconds",
@@ -45,7 +45,7 @@ full_resolution_time = _builtin(
     )
 )
 
-reopen_rate = _builtin(
+reopen_rate = builtin(
     Metric(
         name="reopen_rate",
         unit="ratio",
@@ -62,7 +62,7 @@ reopen_rate = _builtin(
     )
 )
 
-one_touch_resolution_rate = _builtin(
+one_touch_resolution_rate = builtin(
     Metric(
         name="one_touch_resolution_rate",
         unit="ratio",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted, customer_cases
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-first_response_time = _builtin(
+first_response_time = builtin(
     Metric(
         name="first_response_time",
         unit="seconds",
@@ -39,7 +39,7 @@ first_response_time = _builtin(
     )
 )
 
-next_reply_time = _builtin(
+next_reply_time = builtin(
     Metric(
         name="next_reply_time",
         unit="seconds",
@@ -60,7 +60,7 @@ next_reply_time = _builtin(
     )
 )
 
-response_rate = _builtin(
+response_rate = builtin(
     Metric(
         name="response_rate",
         unit="ratio",
@@ -77,7 +77,7 @@ response_rate = _builtin(
     )
 )
 
-unanswered_rate = _builtin(
+unanswered_rate = builtin(
     Metric(
         name="unanswered_rate",
         unit="ratio",

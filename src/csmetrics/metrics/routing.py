@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-escalation_rate = _builtin(
+escalation_rate = builtin(
     Metric(
         name="escalation_rate",
         unit="ratio",
@@ -21,7 +21,7 @@ escalation_rate = _builtin(
     )
 )
 
-transfer_rate = _builtin(
+transfer_rate = builtin(
     Metric(
         name="transfer_rate",
         unit="ratio",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-csat = _builtin(
+csat = builtin(
     Metric(
         name="csat",
         unit="score",

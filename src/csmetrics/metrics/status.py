@@ -5,11 +5,11 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
 
 def _status_clock(name: str, statuses: str) -> Metric:
-    return _builtin(
+    return builtin(
         Metric(
             name=name,
             unit="seconds",

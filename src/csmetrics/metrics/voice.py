@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-handle_time = _builtin(
+handle_time = builtin(
     Metric(
         name="handle_time",
         unit="seconds",
@@ -24,7 +24,7 @@ handle_time = _builtin(
     )
 )
 
-abandonment_rate = _builtin(
+abandonment_rate = builtin(
     Metric(
         name="abandonment_rate",
         unit="ratio",

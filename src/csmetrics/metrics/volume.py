@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from csmetrics.metrics._common import counted
-from csmetrics.metrics.registry import Metric, _builtin
+from csmetrics.metrics.registry import Metric, builtin
 
-volume = _builtin(
+volume = builtin(
     Metric(
         name="volume",
         unit="count",
@@ -20,7 +20,7 @@ volume = _builtin(
     )
 )
 
-backlog = _builtin(
+backlog = builtin(
     Metric(
         name="backlog",
         unit="count",

@@ -11,9 +11,14 @@ from typing import Final
 import attrs
 import polars as pl
 
+from csmetrics.contagion import comp_contagion
+from csmetrics.cost import RateCard, cost_per_resolved_issue
+from csmetrics.difficulty import difficulty_summary
 from csmetrics.log import EventLog
 from csmetrics.policy import Policy
-from csmetrics.report._data import Section, _optional
+from csmetrics.redirects import redirect_rate
+from csmetrics.report._markup import _e, _missing, frame_table
+from csmetrics.report._section import Section, _optional
 
 __all__ = ["ANALYSES", "Analyses", "gather_analyses", "render_analyses"]
 
@@ -34,23 +39,19 @@ def gather_analyses(log: EventLog, policy: Policy) -> Analyses:
     """Compute and collect every part of the analyses section."""
 
     def contagion() -> dict[str, pl.LazyFrame]:
-        from csmetrics.contagion import comp_contagion
 
         return {"effects": comp_contagion(log, policy=policy, n_boot=_N_BOOT)}
 
     def difficulty() -> dict[str, pl.LazyFrame]:
-        from csmetrics.difficulty import difficulty_summary
 
         return {"summary": difficulty_summary(log, policy=policy)}
 
     def hours() -> dict[str, pl.LazyFrame]:
-        from csmetrics.cost import RateCard, cost_per_resolved_issue
 
         card = RateCard(default=1.0, currency="hours")
         return {"per_issue": cost_per_resolved_issue(log, card, policy=policy)}
 
     def redirects() -> dict[str, pl.LazyFrame]:
-        from csmetrics.redirects import redirect_rate
 
         return {"rates": redirect_rate(log, policy=policy)}
 
@@ -68,7 +69,6 @@ def gather_analyses(log: EventLog, policy: Policy) -> Analyses:
 
 
 def _contagion(section: Section) -> str:
-    from csmetrics.report.html import _e, frame_table
 
     frame = section.frames["effects"]
     overall = frame.filter(pl.col("channel").is_null())
@@ -101,7 +101,6 @@ def _contagion(section: Section) -> str:
 
 
 def _difficulty(section: Section) -> str:
-    from csmetrics.report.html import frame_table
 
     frame = section.frames["summary"]
     hours = frame.select(
@@ -128,7 +127,6 @@ def _difficulty(section: Section) -> str:
 
 
 def _hours(section: Section) -> str:
-    from csmetrics.report.html import frame_table
 
     frame = section.frames["per_issue"]
     shown = frame.select(
@@ -150,7 +148,6 @@ def _hours(section: Section) -> str:
 
 
 def _redirects(section: Section) -> str:
-    from csmetrics.report.html import frame_table
 
     frame = section.frames["rates"]
     shown = frame.select(
@@ -188,7 +185,6 @@ _RENDER: Final = {
 
 def render_analyses(analyses: Analyses | None) -> str:
     """The section as HTML (a note when the analyses were not gathered)."""
-    from csmetrics.report.html import _missing
 
     head = '<section id="analyses"><h2>Cross-channel analyses</h2>'
     if analyses is None:

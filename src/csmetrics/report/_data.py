@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import attrs
 import polars as pl
 
+from csmetrics.calendar import BusinessCalendar
 from csmetrics.cases import OnInvalid
 from csmetrics.compute import Period, compute, journey_metrics
 from csmetrics.exceptions import CsMetricsError
@@ -25,6 +26,10 @@ from csmetrics.log import EventLog
 from csmetrics.metrics import registry
 from csmetrics.metrics.registry import Metric
 from csmetrics.policy import Policy
+from csmetrics.report._analyses import gather_analyses
+from csmetrics.report._section import Section, _first_line, _optional
+from csmetrics.sla import SlaPolicy, sla_metrics
+from csmetrics.trends import trends
 
 __all__ = [
     "ALL_LABEL",
@@ -63,6 +68,7 @@ HEADLINE_METRICS: Final[tuple[str, ...]] = (
     "comp_rate",
     "comp_value",
 )
+
 """The metrics of the headline table and the distribution and comp charts."""
 
 TIMELINE_METRICS: Final[tuple[str, ...]] = ("volume", "backlog")
@@ -82,19 +88,6 @@ TREND_PERIOD: Final = "day"
 
 QUANTILES: Final[tuple[float, ...]] = (0.1, 0.25, 0.5, 0.75, 0.9)
 """Quantiles computed for the distribution charts (p10 … p90)."""
-
-
-@attrs.frozen(eq=False)
-class Section:
-    """An optional part of the report: its frames, or a note saying why it is not there."""
-
-    frames: dict[str, pl.DataFrame] = attrs.field(factory=dict)
-    note: str = ""
-
-    @property
-    def available(self) -> bool:
-        """Whether the section has data."""
-        return bool(self.frames) and not self.note
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -197,28 +190,6 @@ def _observed(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     return events.filter(pl.col("ts") <= pl.lit(policy.as_of).cast(pl.Datetime("us", "UTC")))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _optional(build: Callable[[], Mapping[str, pl.LazyFrame | pl.DataFrame]], what: str) -> Section:
-    """Collect an optional section; any failure becomes the section's note."""
-    try:
-        plans = build()
-    except ImportError:
-        return Section(note=f"not available: {what} is not part of this csmetrics version")
-    except Exception as exc:  # an optional section never breaks the report
-        return Section(note=f"not available: {what} failed ({_first_line(exc)})")
-    try:
-        names = list(plans)
-        lazy = [p.lazy() for p in plans.values()]
-        frames = pl.collect_all(lazy)
-    except Exception as exc:
-        return Section(note=f"not available: {what} failed ({_first_line(exc)})")
-    return Section(frames=dict(zip(names, frames, strict=True)))
-
-
 def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.DataFrame]:
     return {
         "metrics": journey_metrics(log, list(JOURNEY_METRICS), policy=policy),
@@ -229,7 +200,6 @@ def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.Data
 
 
 def _trends(log: EventLog, policy: Policy, by: str | None) -> dict[str, pl.LazyFrame]:
-    from csmetrics.trends import trends
 
     keys = ["topic", *([by] if by and by != "topic" else [])]
     return {
@@ -243,8 +213,6 @@ def _trends(log: EventLog, policy: Policy, by: str | None) -> dict[str, pl.LazyF
 def _sla(
     log: EventLog, policy: Policy, sla: object, calendar: object | None, by: str | None
 ) -> dict[str, pl.LazyFrame | pl.DataFrame]:
-    from csmetrics.calendar import BusinessCalendar
-    from csmetrics.sla import SlaPolicy, sla_metrics
 
     if not isinstance(sla, SlaPolicy):
         sla = SlaPolicy.from_dict(sla) if isinstance(sla, dict) else SlaPolicy.from_toml(str(sla))
@@ -394,7 +362,6 @@ def _top_and_other(
 
 
 def _gather_analyses(log: EventLog, policy: Policy) -> Any:
-    from csmetrics.report._analyses import gather_analyses
 
     return gather_analyses(log, policy)
 

@@ -9,15 +9,14 @@ make it reach the network. Every text from the data is escaped.
 from __future__ import annotations
 
 import datetime as dt
-import html
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import polars as pl
 
 from csmetrics._capabilities import NOT_MEASURABLE, display_value
 from csmetrics._periods import period_label
+from csmetrics._version import __version__
 from csmetrics.report._analyses import render_analyses
 from csmetrics.report._data import (
     ALL_LABEL,
@@ -28,6 +27,7 @@ from csmetrics.report._data import (
     ReportData,
     Section,
 )
+from csmetrics.report._markup import _cell, _e, _missing, _table, frame_table
 from csmetrics.report.charts import (
     ALL_COLOR,
     OTHER_COLOR,
@@ -95,78 +95,8 @@ CSS: Final = """
 """
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _cell(value: object) -> str:
-    """A plain value for a generic table."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    *,
-    text_columns: int = 1,
-    caption: str = "",
-    row_classes: Sequence[str] | None = None,
-    raw: bool = False,
-) -> str:
-    """An HTML table; cells are escaped unless ``raw`` (then they are markup already)."""
-    head = "".join(
-        f'<th scope="col"{" class=" + chr(34) + "csm-text" + chr(34) if i < text_columns else ""}>'
-        f"{_e(h)}</th>"
-        for i, h in enumerate(headers)
-    )
-    body = []
-    for r, row in enumerate(rows):
-        cls = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
-        cells = "".join(
-            f"<td{' class=' + chr(34) + 'csm-text' + chr(34) if i < text_columns else ''}>"
-            f"{v if raw else _e(v)}</td>"
-            for i, v in enumerate(row)
-        )
-        body.append(f"<tr{cls}>{cells}</tr>")
-    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
-    return (
-        f'<div class="csm-scroll"><table>{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-def frame_table(frame: pl.DataFrame, *, caption: str = "", limit: int = 200) -> str:
-    """Any frame as an HTML table, values written plainly; at most ``limit`` rows."""
-    shown = frame.head(limit)
-    text_columns = 0
-    for dtype in shown.dtypes:
-        if dtype in (pl.String, pl.Categorical, pl.Boolean) or isinstance(dtype, pl.Enum):
-            text_columns += 1
-        else:
-            break
-    rows = [[_cell(v) for v in row] for row in shown.iter_rows()]
-    more = f" (first {limit} of {frame.height} rows)" if frame.height > limit else ""
-    return _table(shown.columns, rows, text_columns=text_columns, caption=caption + more)
-
-
 def _figure(chart: Chart) -> str:
     return f"<figure>{chart.inline()}</figure>"
-
-
-def _missing(note: str) -> str:
-    return f'<p class="csm-missing">{_e(note)}</p>'
 
 
 def _rows_by_group(frame: pl.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
@@ -728,7 +658,6 @@ def _cases_text(data: ReportData) -> str:
 
 
 def _definitions(data: ReportData) -> str:
-    from csmetrics import __version__
 
     if data.n_rejected is None:
         rejected = "none: a log produced by csmetrics itself (trusted)"
