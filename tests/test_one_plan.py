@@ -97,3 +97,34 @@ def test_status_shortcuts_give_what_the_status_sequence_gives(
     finally:
         cases_module.SHORTCUTS = original
     assert_frame_equal(fast, slow)
+
+
+def test_durations_and_sla_targets_by_difficulty() -> None:
+    # case 1 urgent (hard): reply 09:00 → 09:40 = 2400 s; case 2 one transfer (medium):
+    # 09:00 → 09:10 = 600 s; case 3 nothing special (easy): 09:00 → 09:05 = 300 s
+    rows = [
+        ("09:00", "case_created", "customer", {"case_id": 1}),
+        ("09:01", "priority_changed", "agent", {"case_id": 1, "priority": "urgent"}),
+        ("09:40", "message", "agent", {"case_id": 1}),
+        ("09:00", "case_created", "customer", {"case_id": 2}),
+        ("09:02", "transferred", "agent", {"case_id": 2, "team": "billing"}),
+        ("09:10", "message", "agent", {"case_id": 2}),
+        ("09:00", "case_created", "customer", {"case_id": 3}),
+        ("09:05", "message", "agent", {"case_id": 3}),
+    ]
+    log = csm.testing.log_from_rows(rows)
+    out = csm.compute(log, "first_response_time", by="difficulty").collect()
+    values = dict(zip(out["difficulty"].cast(pl.String), out["value"], strict=True))
+    assert values == {"easy": 300.0, "medium": 600.0, "hard": 2400.0}
+    # a stricter rule: one transfer is already hard
+    strict = csm.Policy(difficulty={"transfers_hard": 1})
+    out = csm.compute(log, "first_response_time", by="difficulty", policy=strict).collect()
+    assert sorted(out["difficulty"].cast(pl.String).to_list()) == ["easy", "hard"]
+    sla = csm.SlaPolicy([csm.SlaRule("all", targets={"first_reply": "30m"})])
+    attained = csm.sla_metrics(log, sla, by="difficulty").collect()
+    by_level = {
+        r["difficulty"]: r["value"]
+        for r in attained.iter_rows(named=True)
+        if r["metric"] == "sla_attainment"
+    }
+    assert by_level == {"easy": 1.0, "medium": 1.0, "hard": 0.0}  # 40 min > 30 min target

@@ -30,6 +30,7 @@ from typing import Final, Literal
 import attrs
 import polars as pl
 
+from csmetrics._difficulty import difficulty_columns, difficulty_expr
 from csmetrics._order import KEY, decode_actor, decode_ts
 from csmetrics.policy import Policy
 from csmetrics.schema import (
@@ -565,6 +566,12 @@ def _derived(policy: Policy) -> list[CaseColumn]:
         CaseColumn("first_response_at", "derived", reply_at, reply_needs),
         CaseColumn("first_response_time", "derived", frt, frt_needs),
         CaseColumn("one_touch", "derived", one_touch, ot_needs),
+        CaseColumn(
+            "difficulty",
+            "derived",
+            difficulty_expr(policy.difficulty),
+            tuple(difficulty_columns(policy.difficulty)),
+        ),
     ]
 
 

@@ -98,6 +98,7 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
     "merged",
     "merged_into",
     "one_touch",
+    "difficulty",
     "status_at_as_of",
     "is_open",
 )

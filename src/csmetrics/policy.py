@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, get_args
 
 import attrs
 
+from csmetrics._difficulty import DifficultyRule, as_rule
 from csmetrics._frozen import FrozenMapping
 from csmetrics._text import did_you_mean
 from csmetrics.exceptions import PolicyError
@@ -138,6 +139,11 @@ class Policy:
         Channel → kind table (DESIGN §2.4).
     include_merged
         Whether merged cases stay in the metric populations.
+    difficulty
+        The rule giving each case its ``difficulty`` (easy, medium, hard) from its priority,
+        escalations, transfers or a pass-through column (a
+        :class:`~csmetrics.difficulty.DifficultyRule`, or its dict/TOML form); so every
+        metric can be grouped ``by="difficulty"``.
 
     Examples
     --------
@@ -174,6 +180,7 @@ class Policy:
         default=DEFAULT_CHANNELS, converter=_frozen_mapping, validator=_channels
     )
     include_merged: bool = False
+    difficulty: DifficultyRule = attrs.field(factory=DifficultyRule, converter=as_rule)
 
     @classmethod
     def preset(cls, name: PresetName | str, **overrides: Any) -> Policy:
@@ -205,6 +212,8 @@ class Policy:
                 value = "default" if dict(value) == dict(DEFAULT_CHANNELS) else dict(value)
             elif isinstance(value, dt.datetime):
                 value = value.isoformat()
+            elif isinstance(value, DifficultyRule):
+                value = "default" if value == DifficultyRule() else attrs.asdict(value)
             out[field.name] = value
         return out
 

@@ -81,7 +81,7 @@ JOURNEY_METRICS: Final[tuple[str, ...]] = (
     "cross_channel_fcr",
     "contacts_per_issue",
 )
-"""The cross-channel figures, from :func:`csmetrics.journeys.journey_metrics`."""
+"""The cross-channel figures, from :func:`csmetrics.journey_metrics`."""
 
 TREND_PERIOD: Final = "day"
 """Spikes are looked for day by day (:func:`csmetrics.trends.trends`)."""
