@@ -529,7 +529,7 @@ def test_journey_metrics_errors() -> None:
         journey_metrics(log, "first_response_time")
     with pytest.raises(UnknownMetricError):
         journey_metrics(log, "queue_jump_ratio")
-    with pytest.raises(PolicyError, match="'period'"):
+    with pytest.raises(PolicyError, match="period 'fortnight'"):
         journey_metrics(log, "queue_jump_rate", period="fortnight")  # type: ignore[arg-type]
     with pytest.raises(PolicyError, match="'window'"):
         journey_metrics(log, "queue_jump_rate", window="7 days")

@@ -657,7 +657,9 @@ def _timeline(
         .alias("comp_amount"),
         (mood + 1.1 * rng.logistic("csat/score")).round(0).clip(1.0, 5.0).alias("csat_score"),
         pl.min_horizontal(*resolutions).alias("first_resolved"),
-        pl.max_horizontal(*resolutions).alias("last_resolved"),
+        # the last resolution (DESIGN §3): closing a solved case is no new resolution, so the
+        # auto-close counts only for a case closed without a solve
+        pl.coalesce(pl.max_horizontal(*resolutions[:-1]), col("t_close")).alias("last_resolved"),
         _table(_PRIORITY_UP, "priority_0", pl.UInt32()).alias("priority_1"),
         (base_team * n_agents + (team_draw[0] * n_agents).floor().cast(pl.UInt32)).alias("agent_1"),
         (transfer_team * n_agents + (team_draw[1] * n_agents).floor().cast(pl.UInt32)).alias(
