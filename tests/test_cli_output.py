@@ -138,7 +138,10 @@ def test_explain_durations(sample_file: Path, capsys: pytest.CaptureFixture[str]
     assert waits
     for wait in waits:
         seconds = wait.total_seconds()
-        shown = f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.1f}m"
+        if seconds < 60:
+            shown = f"{seconds:.0f}s"
+        else:
+            shown = f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.1f}m"
         assert shown in out
     assert not FOREIGN_DURATION.search(out)
 

@@ -147,7 +147,12 @@ def add_parsers(
     topics.add_argument("--rules", required=True, help="topic rules TOML (keywords, patterns)")
     topics.add_argument("--text", default="text", help="the message text column (text)")
     topics.add_argument("--reach", help="a reach column (followers …) to weigh cases by")
-    topics.add_argument("--period", default="day", choices=("hour", "day", "week", "month"))
+    topics.add_argument(
+        "--period",
+        default="day",
+        choices=("hour", "day", "week", "month"),
+        help="the period topic volumes are counted in (default day)",
+    )
     topics.add_argument("--all", action="store_true", help="every period, not only spikes")
     add_output(topics)
 

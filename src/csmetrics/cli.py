@@ -28,9 +28,11 @@ from csmetrics.engines import ENGINES, collect
 from csmetrics.exceptions import CsMetricsError, PolicyError
 from csmetrics.policy import PRESETS
 from csmetrics.report.text import (
+    HEADLINE,
     explain_table,
     format_value,
     headline_table,
+    headline_text,
     period_tables,
     render_table,
 )
@@ -445,8 +447,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             frame = log.frame.collect()
         with steps.step("computing metrics"):
             lazy = frame.lazy()
-            by_channel, overall, facts = pl.collect_all(
+            headline, by_channel, overall, facts = pl.collect_all(
                 [
+                    csm.compute(lazy, list(HEADLINE), by=["channel", "is_public"]),
                     csm.compute(lazy, by="channel"),
                     csm.compute(lazy).with_columns(pl.lit("all").alias("channel")),
                     csm.case_table(lazy).select(
@@ -478,8 +481,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 pl.concat([overall, by_channel], how="diagonal_relaxed"), "channel"
             )
             text = wrap(summary, WIDTH) + "\n\n"
+            text += headline_text(headline) + "\n\n"
             text += render_table(
-                shown, title="headline value (n = cases or pairs behind it) by channel"
+                shown,
+                title="every metric: headline value (n = cases or pairs behind it) by channel",
             )
             text += (
                 "\n\n"
@@ -546,8 +551,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
             sla=sla,
             on_invalid=args.on_invalid,
         )
+        lead = not args.metric and list(args.by) in ([], ["channel"]) and period is None
         with steps.step("computing metrics"):
             result = collect(result_plan, args.engine)
+            headline = (
+                collect(
+                    csm.compute(log, list(HEADLINE), by=["channel", "is_public"], policy=policy),
+                    args.engine,
+                )
+                if lead and args.format == "table"
+                else None
+            )
         if "target" in result.columns:  # fold the SLA target into the metric's label
             result = result.with_columns(
                 pl.when(pl.col("target").is_not_null())
@@ -556,7 +570,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 .alias("metric")
             ).drop("target")
         if args.format == "table":
-            _emit(_report_text(result, args.by, args.period), args.output)
+            text = _report_text(result, args.by, args.period)
+            if headline is not None:  # the report leads with the four headline metrics
+                text = headline_text(headline) + "\n\n" + text
+            _emit(text, args.output)
         else:
             _write(result, args.format, args.output)
     return EXIT_OK

@@ -47,7 +47,7 @@ def test_a_failing_part_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise csm.PolicyError("no luck")
 
-    monkeypatch.setattr("csmetrics.difficulty.difficulty_summary", broken)
+    monkeypatch.setattr("csmetrics.report._analyses.difficulty_summary", broken)
     analyses = gather_analyses(csm.datasets.simulate(500, seed=1), csm.Policy())
     assert set(analyses.sections) == set(ANALYSES)
     page = render_analyses(analyses)

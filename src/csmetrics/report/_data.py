@@ -59,13 +59,15 @@ TOP_GROUPS: Final = 9
 """Charts show the groups with the most cases, this many, and the rest as one ``(other)``."""
 
 HEADLINE_METRICS: Final[tuple[str, ...]] = (
+    "first_response_time",
+    "full_resolution_time",
+    "channel_switch_rate",
+    "comp_rate",
     "volume",
     "backlog",
     "response_rate",
-    "first_response_time",
     "first_resolution_time",
     "reopen_rate",
-    "comp_rate",
     "comp_value",
 )
 

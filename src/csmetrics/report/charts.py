@@ -233,6 +233,8 @@ def _finite(value: float | None) -> bool:
 
 def _nice_step(span: float, ticks: int = 5) -> float:
     raw = span / max(ticks, 1)
+    if not raw > 1e-300:  # a span of (sub)normal dust: one step covers it
+        return 1.0
     power = 10.0 ** math.floor(math.log10(raw))
     for factor in (1.0, 2.0, 2.5, 5.0):
         if raw <= factor * power:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import polars as pl
 
+from csmetrics._capabilities import NOT_MEASURABLE
 from csmetrics._periods import check_period
 from csmetrics._text import WIDTH, wrap
 from csmetrics.cases import OnInvalid
@@ -45,7 +46,7 @@ PLOT_KINDS: Final[dict[str, str]] = {
 """The standard charts of :meth:`Summary.plot` and the metric each one draws."""
 
 _STAT_COLUMNS: Final = frozenset(
-    {"metric", "unit", "n", "n_open", "value", "mean", "numerator", "denominator"}
+    {"metric", "unit", "n", "n_open", "value", "mean", "numerator", "denominator", NOT_MEASURABLE}
 )
 _QUANTILE: Final = re.compile(r"^p\d+(_\d+)?$")
 _TITLES: Final[dict[str, str]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from typing import Final
 
 import polars as pl
 
@@ -18,12 +19,15 @@ from csmetrics._periods import Period, period_label_expr
 from csmetrics._text import WIDTH, duration, fit_table
 
 __all__ = [
+    "HEADLINE",
     "explain_table",
     "format_cell",
     "format_value",
     "headline_table",
+    "headline_text",
     "period_tables",
     "render_table",
+    "visibility_groups",
 ]
 
 _RATE_WORDS = ("rate", "share")
@@ -226,3 +230,51 @@ def explain_table(frame: pl.DataFrame, *, title: str, width: int = WIDTH) -> str
         )
     headers = ["time", "event", "actor", "status", "wait", "role (why)"]
     return fit_table(headers, rows, width=width, title=title)
+
+
+HEADLINE: Final[tuple[str, ...]] = (
+    "first_response_time",
+    "full_resolution_time",
+    "channel_switch_rate",
+    "comp_rate",
+)
+"""The four headline metrics every report leads with."""
+
+
+def visibility_groups(tidy: pl.DataFrame) -> pl.DataFrame:
+    """``tidy`` (by ``channel`` and ``is_public``) with a ``group`` label: the channel, split
+    into ``(public)`` and ``(private)`` only where the channel has both kinds of case.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> tidy = pl.DataFrame({"channel": ["email", "twitter", "twitter"],
+    ...     "is_public": [False, False, True]})
+    >>> visibility_groups(tidy)["group"].to_list()
+    ['email', 'twitter (private)', 'twitter (public)']
+    """
+    both = tidy.group_by("channel").agg((pl.col("is_public").n_unique() > 1).alias("_both"))
+    split = pl.when(pl.col("is_public")).then(pl.lit(" (public)")).otherwise(pl.lit(" (private)"))
+    label = pl.when(pl.col("_both")).then(pl.concat_str("channel", split)).otherwise("channel")
+    return (
+        tidy.join(both, on="channel", how="left")
+        .with_columns(label.fill_null(pl.col("channel")).alias("group"))
+        .drop("_both")
+    )
+
+
+def headline_text(tidy: pl.DataFrame) -> str:
+    """The four headline metrics by channel (public/private split where both), as a table.
+
+    ``tidy`` is :func:`csmetrics.compute` of :data:`HEADLINE` by ``channel`` and
+    ``is_public``.
+    """
+    grouped = visibility_groups(tidy.filter(pl.col("metric").is_in(list(HEADLINE))))
+    shown = headline_table(grouped, "group")
+    order = {name: i for i, name in enumerate(HEADLINE)}
+    shown = shown.sort(pl.col("metric").replace_strict(order, default=len(order)))
+    return render_table(
+        shown,
+        title="the headline: first response and full resolution (medians), channel-switch and "
+        "comp rates, by channel (a channel with both public posts and direct messages is split)",
+    )
