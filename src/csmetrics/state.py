@@ -37,6 +37,7 @@ from typing import Any, Final, Literal, cast
 import attrs
 import polars as pl
 
+from csmetrics._capabilities import mark_unmeasurable
 from csmetrics._sketch import (
     DEFAULT_ALPHA,
     DEFAULT_PRECISION,
@@ -47,7 +48,7 @@ from csmetrics._sketch import (
     hll_registers,
     sketch_quantiles,
 )
-from csmetrics.cases import OnInvalid, case_table, next_reply_pairs
+from csmetrics.cases import OnInvalid, case_table, next_reply_pairs, open_changes
 from csmetrics.engines import Engine, collect
 from csmetrics.exceptions import PolicyError, SchemaError
 from csmetrics.log import EventLog, as_event_log
@@ -55,6 +56,7 @@ from csmetrics.metrics._aggregate import (
     PERIODS,
     Period,
     check_quantiles,
+    open_rows,
     quantile_name,
     resolve_metrics,
 )
@@ -357,7 +359,9 @@ class MetricState:
             parts.append(self._backlog(table, backlog, qs))
         if not parts:
             return pl.LazyFrame()
-        return pl.concat(parts, how="vertical_relaxed").sort([*keys, "metric"], nulls_last=True)
+        out = pl.concat(parts, how="vertical_relaxed").sort([*keys, "metric"], nulls_last=True)
+        # the tidy table of compute; a state keeps no source capabilities (all measurable)
+        return mark_unmeasurable(out, {})
 
     def _tidy(
         self,
@@ -435,11 +439,8 @@ class MetricState:
         else:
             every = PERIODS[str(self.period)]
             keys = [*by, "period_start"]
-            opened = rows.group_by(keys).agg(pl.col("n").sum().alias("_opened"))
-            closed = (
-                rows.filter(pl.col("closed").is_not_null())
-                .group_by(*by, pl.col("closed").alias("period_start"))
-                .agg(pl.col("n").sum().alias("_closed"))
+            changes = rows.group_by(*by, pl.col("closed").alias("period_start")).agg(
+                pl.col("n").sum().alias("_change")
             )
             as_of = self.as_of
             end = pl.lit(as_of, pl.Datetime("us", "UTC")).dt.convert_time_zone(self.timezone)
@@ -449,10 +450,9 @@ class MetricState:
             span = pl.datetime_range(
                 pl.col("period_start").min().fill_null(last), last, every
             ).alias("period_start")
-            populated = opened.filter(pl.col("_opened") > 0)
             aggs = [span.implode(), pl.len().alias("_cases")]
             grid = (
-                (populated.group_by(by).agg(aggs) if by else populated.select(aggs))
+                (changes.group_by(by).agg(aggs) if by else changes.select(aggs))
                 .filter(pl.col("_cases") > 0)
                 .drop("_cases")
                 .explode("period_start")
@@ -460,12 +460,11 @@ class MetricState:
             if as_of is None:
                 grid = grid.clear()
             joined = (
-                grid.join(opened, on=keys, how="left", nulls_equal=True)
-                .join(closed, on=keys, how="left", nulls_equal=True)
-                .with_columns(pl.col("_opened", "_closed").fill_null(0))
+                grid.join(changes, on=keys, how="left", nulls_equal=True)
+                .with_columns(pl.col("_change").fill_null(0))
                 .sort(keys)
             )
-            running = pl.col("_opened").cum_sum() - pl.col("_closed").cum_sum()
+            running = pl.col("_change").cum_sum()
             if by:
                 running = running.over(by)
             counts = joined.select(*keys, running.alias("_open"))
@@ -621,7 +620,7 @@ def _stats_aggs(metric: Metric, policy: Policy, prefix: str) -> list[pl.Expr]:
         number = _number(metric, policy)
         kept = pl.when(pop).then(number)
         out += [
-            (pop & number.is_null()).sum().cast(pl.Int64).alias(prefix + "n_open"),
+            open_rows(metric, policy).sum().cast(pl.Int64).alias(prefix + "n_open"),
             kept.count().cast(pl.Int64).alias(prefix + "n_values"),
             kept.sum().alias(prefix + "sum"),
             kept.min().alias(prefix + "min"),
@@ -635,12 +634,12 @@ def _stats_aggs(metric: Metric, policy: Policy, prefix: str) -> list[pl.Expr]:
     elif metric.kind == "rate":
         hits = (pop & metric.value(policy).fill_null(value=False)).sum()
         out += [
-            (pop & pl.col("is_open")).sum().cast(pl.Int64).alias(prefix + "n_open"),
+            open_rows(metric, policy).sum().cast(pl.Int64).alias(prefix + "n_open"),
             hits.cast(pl.Int64).alias(prefix + "numerator"),
             pop.sum().cast(pl.Int64).alias(prefix + "denominator"),
         ]
     else:  # count
-        out.append((pop & pl.col("is_open")).sum().cast(pl.Int64).alias(prefix + "n_open"))
+        out.append(open_rows(metric, policy).sum().cast(pl.Int64).alias(prefix + "n_open"))
     return out
 
 
@@ -708,8 +707,17 @@ def _period_of(column: str, period: Period, tz: str) -> pl.Expr:
 
 
 def _backlog_part(
-    cases: pl.LazyFrame, by: list[str], period: Period | None, metric: Metric, policy: Policy
+    log: EventLog | object,
+    cases: pl.LazyFrame,
+    by: list[str],
+    period: Period | None,
+    metric: Metric,
+    policy: Policy,
+    on_invalid: OnInvalid,
 ) -> pl.LazyFrame:
+    """Additive backlog rows: without a period, the cases open at ``as_of``; with one, the
+    sum per period of the moments cases became open (+1) or stopped being open (−1)
+    (:func:`csmetrics.cases.open_changes`), whose running sum is the backlog."""
     tz = policy.timezone
     population = cases.filter(_population(metric, policy))
     if period is None:
@@ -721,11 +729,16 @@ def _backlog_part(
         keys = by
     else:
         keys = [*by, "period_start"]
-        grouped = population.group_by(
+        changes = open_changes(log, policy, on_invalid=on_invalid).join(
+            population.select("case_id", "created_at", *by), on="case_id", how="inner"
+        )
+        # keyed by the period a case was created in (what replace_periods replaces) and the
+        # period of the change (``closed``), summed up to each period end by finalize
+        grouped = changes.group_by(
             *by,
             _period_of("created_at", period, tz).alias("period_start"),
-            _period_of("last_resolved_at", period, tz).alias("closed"),
-        ).agg(pl.len().cast(pl.Int64).alias("n"))
+            _period_of("ts", period, tz).alias("closed"),
+        ).agg(pl.col("change").sum().cast(pl.Int64).alias("n"))
     long = grouped.with_columns(
         pl.lit("backlog").alias("part"), pl.lit(metric.name).alias("metric")
     )
@@ -841,7 +854,7 @@ def compute_state(
         parts += _stats(pairs, keys, pair_level, policy, tz)
         parts += _sketch(pairs, keys, pair_level, policy, alpha, tz)
     for metric in (m for m in chosen if m.kind == "backlog"):
-        parts.append(_backlog_part(cases, by_cols, period, metric, policy))
+        parts.append(_backlog_part(log, cases, by_cols, period, metric, policy, on_invalid))
     table = collect(pl.concat(parts, how="vertical"), engine)
     return MetricState(
         table=table,

@@ -30,6 +30,7 @@ __all__ = [
     "check_quantiles",
     "exact_aggregations",
     "grouped",
+    "open_rows",
     "period_key",
     "period_start",
     "quantile_name",
@@ -111,6 +112,21 @@ def tidy_columns(quantiles: tuple[float, ...]) -> list[str]:
     ]
 
 
+def open_rows(metric: Metric, policy: Policy) -> pl.Expr:
+    """The rows counted in ``n_open`` (DESIGN §3, one rule): rows of the population still
+    open at ``as_of`` — for values (durations, amounts, scores) only those without one yet —
+    unless the metric says otherwise (``open_when``)."""
+    if metric.open_when is not None:
+        return metric.open_when(policy).fill_null(value=False)
+    every_row = pl.first().is_null() | pl.first().is_not_null()
+    pop = (every_row & metric.population(policy)).fill_null(value=False)
+    still_open = pl.col("is_open").fill_null(value=False)
+    if metric.kind in ("duration", "amount", "score"):
+        value = metric.value(policy)
+        return pop & value.is_null() & still_open
+    return pop & still_open
+
+
 def exact_aggregations(
     metric: Metric, policy: Policy, prefix: str, quantiles: tuple[float, ...]
 ) -> list[pl.Expr]:
@@ -124,9 +140,7 @@ def exact_aggregations(
     every_row = pl.first().is_null() | pl.first().is_not_null()
     pop = (every_row & metric.population(policy)).fill_null(value=False)
     value = metric.value(policy)
-    still_open = pl.col("is_open").fill_null(value=False)
     out: list[pl.Expr] = [pop.sum().alias(prefix + "n")]
-    open_rows: pl.Expr
     if metric.kind in ("duration", "amount", "score"):
         number = seconds(value) if metric.kind == "duration" else value.cast(pl.Float64)
         kept = pl.when(pop).then(number)
@@ -140,7 +154,6 @@ def exact_aggregations(
         kept_micros = pl.when(pop).then(micros)
         total = kept_micros.sum().cast(pl.Float64) / 1e6
         count = kept_micros.count()
-        open_rows = pop & number.is_null() & still_open
         out += [
             pl.when(count > 0).then(total / count).alias(prefix + "mean"),
             *(kept.quantile(q, "linear").alias(prefix + quantile_name(q)) for q in quantiles),
@@ -155,17 +168,13 @@ def exact_aggregations(
                 kept.count().alias(prefix + "denominator"),
             ]
     elif metric.kind == "rate":
-        open_rows = pop & still_open
         out += [
             (pop & value.fill_null(value=False)).sum().alias(prefix + "numerator"),
             pop.sum().alias(prefix + "denominator"),
         ]
     else:  # count
-        open_rows = pop & still_open
         out.append(pop.sum().cast(pl.Float64).alias(prefix + "value"))
-    if metric.open_when is not None:  # rows outside the values, counted as open instead
-        open_rows = metric.open_when(policy).fill_null(value=False)
-    out.append(open_rows.sum().alias(prefix + "n_open"))
+    out.append(open_rows(metric, policy).sum().alias(prefix + "n_open"))
     return out
 
 
