@@ -1538,26 +1538,31 @@ EVENT_MEANINGS: dict[str, str] = {
 
 CASE_COLUMN_MEANINGS: dict[str, str] = {
     "case_id": "the case",
-    "customer_id": "of the first event",
-    "channel": "of the first event",
+    "customer_id": "of the creation event (the first `case_created`, else the first event)",
+    "channel": "of the creation event",
     "channel_kind": "from the policy's channel table",
     "is_public_channel": "the channel kind is public (social)",
+    "is_public": "the visibility of the first customer message (else the creation event); a "
+    "null `is_public` takes the channel's default: a DM on Twitter is private",
+    "moved_to_private": "started public and continued in private (a complaint taken to DM)",
     "team": "last non-null team",
     "agent_id": "last non-null agent (last assigned)",
     "priority": "last non-null priority",
     "topic": "first non-null topic",
-    "created_at": "the first event (a `case_created` sorts first on ties)",
+    "created_at": "the first `case_created` event (else the first event)",
     "first_customer_message_at": "the first customer message",
     "first_response_start_at": "when the first-response clock started (per the policy)",
     "first_response_at": "the first reply at or after the clock start",
-    "first_resolved_at": "the first move to solved or closed (or merge)",
-    "last_resolved_at": "the last such move, only when the case is solved or closed at `as_of`",
+    "first_resolved_at": "the first resolution: a move from new/open/pending/on_hold into solved "
+    "or closed (a merge closes)",
+    "last_resolved_at": "the last resolution (closing a solved case is none), only when the case "
+    "is solved or closed at `as_of`",
     "last_event_at": "the last event up to `as_of`",
     "as_of": "the observation end",
     "first_response_time": "clock start → first response; null without a response, for "
     "skipped agent-created cases and for merged cases",
     "first_resolution_time": "resolution clock start → first resolve",
-    "full_resolution_time": "resolution clock start → last resolve",
+    "full_resolution_time": "resolution clock start → last resolution",
     "requester_wait_time": "time in the requester-wait statuses (new, open, on_hold)",
     "agent_wait_time": "time in the agent-wait statuses (pending)",
     "on_hold_time": "time in on_hold",
@@ -1572,6 +1577,7 @@ CASE_COLUMN_MEANINGS: dict[str, str] = {
     "n_notes": "internal notes",
     "n_reopens": "moves from solved/closed back to new, open, pending or on_hold",
     "reopened": "reopened at least once (`n_reopens > 0`)",
+    "n_resolutions": "resolutions (moves from an unresolved status into solved or closed)",
     "n_assignments": "`assigned` events",
     "n_transfers": "`transferred` events",
     "n_escalations": "`escalated` events",
@@ -1582,7 +1588,9 @@ CASE_COLUMN_MEANINGS: dict[str, str] = {
     "abandoned": "a `call_abandoned` before any human agent message",
     "merged": "the case has a `merged` event",
     "merged_into": "the case it was merged into",
-    "one_touch": "solved at `as_of`, never reopened, with one agent reply (per the policy)",
+    "one_touch": "solved at `as_of`, never reopened, with one agent reply (per the policy's "
+    "`one_touch`)",
+    "difficulty": "easy, medium or hard, from the policy's difficulty rule",
     "status_at_as_of": "the last status (`new` before any status change)",
     "is_open": "not solved or closed at `as_of`",
 }
