@@ -161,9 +161,7 @@ class HandExample:
 
 Example = CaseExample | HandExample
 
-_BOT_NOTE = (
-    "an auto-reply and an internal note before the first human reply, then a pending wait"
-)
+_BOT_NOTE = "an auto-reply and an internal note before the first human reply, then a pending wait"
 _REOPENED = "solved, reopened by the customer the next morning, solved again"
 _NEVER = "never answered: only an automatic acknowledgement, still open at as_of"
 _COMPS = "one reply, two comps and a solve on a public channel"
