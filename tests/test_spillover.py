@@ -276,7 +276,8 @@ def test_on_the_simulator_the_outage_is_a_shared_surge() -> None:
     surges = result.surges.collect()
     outage = surges.filter(pl.col("is_shared"))
     assert outage.height >= 1  # the outage day: every channel ran far above its baseline
-    assert (outage["others_ratio"] > 2).all()
+    assert outage["others_ratio"].max() > 2  # type: ignore[operator]
+    assert (outage["others_ratio"] >= 1.5).all()  # the shared_factor threshold
     # without the control, the outage reads as a surge in email volume "caused" by twitter
     raw = spillover(log, surge_channel="twitter", shared_factor=None, cascade=False)
     email = raw.effects.filter(channel="email", figure="volume").collect().row(0, named=True)
