@@ -87,7 +87,7 @@ def test_backlog_by_day_equals_a_replay_of_each_case(simulated: pl.DataFrame) ->
     open_now = csm.compute(log, "backlog", by="channel", policy=policy).collect().sort("channel")
     last_day = out.filter(pl.col("period_start") == days[-1]).sort("channel")
     assert last_day["value"].to_list() == open_now["value"].to_list()
-    table = csm.case_table(log, policy, columns=["channel", "is_open", "merged"]).collect()
+    table = csm.case_table(log, policy=policy, columns=["channel", "is_open", "merged"]).collect()
     per_channel = (
         table.filter(~pl.col("merged"))
         .group_by("channel")

@@ -13,7 +13,7 @@ from csmetrics.cases import CASE_COLUMNS
 
 
 def row(rows: list[Any], policy: csm.Policy | None = None, **kw: Any) -> dict[str, Any]:
-    table = csm.case_table(csm.testing.log_from_rows(rows, **kw), policy).collect()
+    table = csm.case_table(csm.testing.log_from_rows(rows, **kw), policy=policy).collect()
     assert table.height == 1
     return table.row(0, named=True)
 

@@ -42,7 +42,7 @@ LIFETIME_BOUNDED = tuple(c for c in DURATION_COLUMNS if c != "handle_time")
 def polars_case_table(log: pl.DataFrame | Iterable[Mapping[str, Any]], policy: Policy) -> CaseRows:
     """``case_table`` collected into ``{case_id: {column: value}}``."""
     frame = log if isinstance(log, pl.DataFrame) else to_frame([dict(e) for e in log])
-    lazy = case_table(EventLog.trusted(frame), policy)
+    lazy = case_table(EventLog.trusted(frame), policy=policy)
     assert isinstance(lazy, pl.LazyFrame)
     table = lazy.collect()
     rows = {row["case_id"]: row for row in table.to_dicts()}

@@ -63,7 +63,7 @@ def _case_row(
     as_of = dt.datetime.fromisoformat(case["as_of"].replace("Z", "+00:00"))
     policy = csm.Policy.preset(preset, as_of=as_of)
     log = csm.testing.log_from_rows(rows)
-    table = csm.case_table(log, policy, columns=columns).collect()
+    table = csm.case_table(log, policy=policy, columns=columns).collect()
     return table.filter(pl.col("case_id") == rows[0]["case_id"]).row(0, named=True)
 
 

@@ -37,11 +37,11 @@ ENGINES: tuple[Engine, ...] = ("in-memory", "streaming")
 
 
 def case_rows(log: Any, policy: Policy, engine: Engine = "in-memory") -> pl.DataFrame:
-    return collect(csm.case_table(log, policy), engine).sort("case_id")
+    return collect(csm.case_table(log, policy=policy), engine).sort("case_id")
 
 
 def pair_rows(log: Any, policy: Policy, engine: Engine = "in-memory") -> pl.DataFrame:
-    pairs = collect(csm.next_reply_pairs(log, policy), engine)
+    pairs = collect(csm.next_reply_pairs(log, policy=policy), engine)
     return pairs.sort(pairs.columns)
 
 

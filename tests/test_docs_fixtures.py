@@ -34,7 +34,7 @@ def test_worked_example_holds(case: dict[str, Any], preset: str) -> None:
     expected = {**case["expect"], **case.get(f"expect_{preset}", {})}
     as_of = dt.datetime.fromisoformat(case["as_of"].replace("Z", "+00:00"))
     policy = csm.Policy.preset(preset, as_of=as_of)
-    table = csm.case_table(csm.testing.log_from_rows(_rows(case)), policy).collect()
+    table = csm.case_table(csm.testing.log_from_rows(_rows(case)), policy=policy).collect()
     row = table.filter(pl.col("case_id") == 1).row(0, named=True)
     for column, want in expected.items():
         got = row[column]

@@ -40,11 +40,11 @@ def test_every_column_is_the_same_alone_with_others_and_in_the_full_table(
 ) -> None:
     events, policy = data
     log = _log(events)
-    full = csm.case_table(log, policy).collect().sort("case_id")
+    full = csm.case_table(log, policy=policy).collect().sort("case_id")
     column = picks.draw(st.sampled_from(COLUMNS), label="column")
     others = picks.draw(st.lists(st.sampled_from(COLUMNS), max_size=6), label="others")
-    alone = csm.case_table(log, policy, columns=[column]).collect().sort("case_id")
-    mixed = csm.case_table(log, policy, columns=[*others, column]).collect().sort("case_id")
+    alone = csm.case_table(log, policy=policy, columns=[column]).collect().sort("case_id")
+    mixed = csm.case_table(log, policy=policy, columns=[*others, column]).collect().sort("case_id")
     for frame in (alone, mixed):
         assert_series_equal(frame["case_id"], full["case_id"])
         assert_series_equal(frame[column], full[column])
@@ -89,11 +89,11 @@ def test_status_shortcuts_give_what_the_status_sequence_gives(
         "reopened",
         "full_resolution_time",
     ]
-    fast = csm.case_table(log, policy, columns=columns).collect().sort("case_id")
+    fast = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
     original = cases_module.SHORTCUTS
     cases_module.SHORTCUTS = False
     try:
-        slow = csm.case_table(log, policy, columns=columns).collect().sort("case_id")
+        slow = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
     finally:
         cases_module.SHORTCUTS = original
     assert_frame_equal(fast, slow)

@@ -19,7 +19,7 @@ AS_OF = dt.datetime(2024, 3, 2, tzinfo=dt.UTC)
 
 def _row(rows: list[Any], preset: str) -> dict[str, Any]:
     policy = csm.Policy.preset(preset, as_of=AS_OF)
-    table = csm.case_table(csm.testing.log_from_rows(rows), policy).collect()
+    table = csm.case_table(csm.testing.log_from_rows(rows), policy=policy).collect()
     return table.row(0, named=True)
 
 

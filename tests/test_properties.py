@@ -90,7 +90,7 @@ def observed(frame: pl.DataFrame, as_of: dt.datetime) -> pl.DataFrame:
 def test_durations_are_within_zero_and_the_case_lifetime(data: st.DataObject) -> None:
     frame, policy = drawn(data)
     log = checked(frame)
-    cases = csm.case_table(log, policy).collect()
+    cases = csm.case_table(log, policy=policy).collect()
     lifetime = pl.col("as_of") - pl.col("created_at")
     durations = [
         c for c, dtype in cases.schema.items() if isinstance(dtype, pl.Duration)
@@ -106,7 +106,7 @@ def test_durations_are_within_zero_and_the_case_lifetime(data: st.DataObject) ->
         assert too_long.height == 0, (column, too_long.select("case_id", column).rows())
     assert cases.filter(pl.col("last_event_at") > pl.col("as_of")).height == 0
     # next-reply pairs: each within its case's lifetime
-    pairs = csm.next_reply_pairs(log, policy).collect()
+    pairs = csm.next_reply_pairs(log, policy=policy).collect()
     joined = pairs.join(cases.select("case_id", "created_at", "as_of"), on="case_id", how="left")
     assert joined["created_at"].null_count() == 0  # every pair belongs to a case of the table
     assert joined.filter(pl.col("next_reply_time") < dt.timedelta(0)).height == 0
@@ -169,7 +169,7 @@ EVENT_COUNTS: dict[str, pl.Expr] = {
 def test_counts_are_conserved_from_events_to_cases_to_summary(data: st.DataObject) -> None:
     frame, policy = drawn(data)
     log = checked(frame)
-    cases = csm.case_table(log, policy).collect()
+    cases = csm.case_table(log, policy=policy).collect()
     as_of = cases["as_of"][0]
     events = observed(frame, as_of)
     # events -> cases
@@ -179,7 +179,7 @@ def test_counts_are_conserved_from_events_to_cases_to_summary(data: st.DataObjec
         assert cases[column].sum() == events.filter(counted).height, column
     comps = events.filter(pl.col("event_type") == "comp_granted")["comp_amount"].sum()
     assert cases["comp_total"].sum() == comps  # amounts are exact binary fractions here
-    pairs = csm.next_reply_pairs(log, policy).collect()
+    pairs = csm.next_reply_pairs(log, policy=policy).collect()
     assert cases["next_reply_count"].sum() == pairs.height
     # cases -> summary
     n_counted = cases.height if policy.include_merged else cases.filter(~pl.col("merged")).height
@@ -221,9 +221,15 @@ def test_presets_differ_only_where_documented(data: st.DataObject) -> None:
     events = data.draw(event_logs(), label="events")
     as_of = data.draw(as_of_choices(events), label="as_of")
     log = checked(to_frame(events))
-    base = csm.case_table(log, Policy.preset("csmetrics", as_of=as_of)).collect().sort("case_id")
+    base = (
+        csm.case_table(log, policy=Policy.preset("csmetrics", as_of=as_of))
+        .collect()
+        .sort("case_id")
+    )
     for preset in PRESETS:
-        table = csm.case_table(log, Policy.preset(preset, as_of=as_of)).collect().sort("case_id")
+        table = (
+            csm.case_table(log, policy=Policy.preset(preset, as_of=as_of)).collect().sort("case_id")
+        )
         kept = [c for c in base.columns if c not in affected_columns(preset)]
         assert table.columns == base.columns
         try:

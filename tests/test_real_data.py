@@ -53,7 +53,7 @@ def test_ibm_twitter_care_first_reply(real_data: Path) -> None:
     path = real_data / "ibm-twitter-care" / "test.json"
     log = read_twitter(path)
     policy = csm.Policy.preset("intercom")  # clock from the customer's first tweet
-    cases = csm.case_table(log, policy).collect()
+    cases = csm.case_table(log, policy=policy).collect()
     assert cases.height == 500
     # by hand: t0 = first client item; t1 = first agent item at/after t0, else the
     # snowflake time of the final agentURL tweet

@@ -422,7 +422,7 @@ def sample_case_table(policy: Policy | None = None) -> pl.DataFrame:
     """
 
     log = log_from_rows(_sample_rows(), date=_SAMPLE_DAY)
-    return case_table(log, policy or Policy()).collect()
+    return case_table(log, policy=policy or Policy()).collect()
 
 
 def _resolve_metric(metric: Metric | str) -> tuple[Metric, str]:

@@ -408,8 +408,8 @@ def _annotate_messages(
 
 def case_table(
     log: EventLog | object,
-    policy: Policy | None = None,
     *,
+    policy: Policy | None = None,
     columns: Collection[str] | None = None,
     calendar: BusinessCalendar | None = None,
     on_invalid: OnInvalid = "raise",
@@ -539,8 +539,8 @@ def annotated_events(
 
 def next_reply_pairs(
     log: EventLog | object,
-    policy: Policy | None = None,
     *,
+    policy: Policy | None = None,
     calendar: BusinessCalendar | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> pl.LazyFrame:
@@ -593,7 +593,9 @@ def _starts_clock(policy: Policy, case: dict[str, object]) -> pl.Expr:
     return start
 
 
-def explain(log: EventLog | object, case_id: object, policy: Policy | None = None) -> pl.DataFrame:
+def explain(
+    log: EventLog | object, case_id: object, *, policy: Policy | None = None
+) -> pl.DataFrame:
     """The events of one case, each with what it did to the case's clocks and why.
 
     Columns: the event's ``ts``, ``event_type``, ``actor``, ``status``, then ``role``
@@ -622,7 +624,7 @@ def explain(log: EventLog | object, case_id: object, policy: Policy | None = Non
     case = (
         case_table(
             EventLog.trusted(one.drop("_as_of")),
-            policy.replace(as_of=rows["_as_of"][0], name=policy.name),
+            policy=policy.replace(as_of=rows["_as_of"][0], name=policy.name),
         )
         .collect()
         .row(0, named=True)

@@ -581,7 +581,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_cases(args: argparse.Namespace) -> int:
     with _steps(args) as steps:
-        plan = csm.case_table(_read(args), _policy(args), calendar=_calendar(args))
+        plan = csm.case_table(_read(args), policy=_policy(args), calendar=_calendar(args))
         with steps.step("building the case table"):
             table = collect(plan, args.engine)
         _write(table, args.format, args.output)
@@ -600,7 +600,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise PolicyError(f"case ids are integers in this log (got {args.case_id!r})") from exc
     with _steps(args) as steps, steps.step("explaining the case"):
-        frame = csm.explain(log, case_id, _policy(args))
+        frame = csm.explain(log, case_id, policy=_policy(args))
     title = f"case {args.case_id}: its events and what each did to the clocks (times in UTC)"
     sys.stdout.write(explain_table(frame, title=title) + "\n")
     return EXIT_OK

@@ -391,7 +391,9 @@ def compute(
     columns = _case_columns_needed(chosen, by_cols, period, known)
     if columns is not None and same_topic:
         columns.append("topic")
-    cases = case_table(log, policy, columns=columns, calendar=calendar, on_invalid=on_invalid)
+    cases = case_table(
+        log, policy=policy, columns=columns, calendar=calendar, on_invalid=on_invalid
+    )
     keys = [*by_cols, *period_key(period)]
     reads = {m.reads for m in chosen if m.kind != "backlog"}
     if len(reads) > 1 or any(m.kind == "backlog" for m in chosen):
@@ -401,7 +403,7 @@ def compute(
         frames["cases"] = cases
     if "pairs" in reads:
         frames["pairs"] = next_reply_pairs(
-            log, policy, calendar=calendar, on_invalid=on_invalid
+            log, policy=policy, calendar=calendar, on_invalid=on_invalid
         ).join(
             cases.select(
                 "case_id",
@@ -590,7 +592,9 @@ def survival(
     qs = check_quantiles(quantiles)
     by_cols = by_columns(by)
     columns = [*_ALWAYS, *by_cols, *chosen.columns, "last_resolved_at", "first_resolved_at"]
-    cases = case_table(log, policy, columns=list(dict.fromkeys(columns)), on_invalid=on_invalid)
+    cases = case_table(
+        log, policy=policy, columns=list(dict.fromkeys(columns)), on_invalid=on_invalid
+    )
     value = chosen.value(policy)
     done = value.is_not_null()
     # still waiting: censored at as_of; resolved without a value (a bot solved it, nobody

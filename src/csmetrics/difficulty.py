@@ -143,7 +143,9 @@ def difficulty_summary(
         "full_resolution_time",
         "is_open",
     ]
-    cases = with_difficulty(case_table(log, policy, columns=needed, on_invalid=on_invalid), rule)
+    cases = with_difficulty(
+        case_table(log, policy=policy, columns=needed, on_invalid=on_invalid), rule
+    )
     col = pl.col
 
     def seconds(name: str) -> pl.Expr:
@@ -228,7 +230,9 @@ def difficulty_effect(
     rule = as_rule(rule)
     keys = [] if by is None else [by]
     needed = [*difficulty_columns(rule), *_DURATIONS, "is_open", *keys]
-    cases = with_difficulty(case_table(log, policy, columns=needed, on_invalid=on_invalid), rule)
+    cases = with_difficulty(
+        case_table(log, policy=policy, columns=needed, on_invalid=on_invalid), rule
+    )
     col = pl.col
     resolved = ~col("is_open")
     long = pl.concat(

@@ -485,13 +485,13 @@ def _cases(
     Asking for fewer columns lets :func:`csmetrics.case_table` skip sorting the events.
     """
     if extra is None:
-        return case_table(log, policy, on_invalid=on_invalid)
+        return case_table(log, policy=policy, on_invalid=on_invalid)
     event_log = as_event_log(log)
     names = event_log.frame.collect_schema().names()
     known = {*CASE_COLUMNS, *(c for c in names if c not in CANONICAL_COLUMNS)}
     base = [*CASE_NEEDS, *ALL_ISSUE_SOURCES]
     wanted = [*base, *(c for c in extra if c in known and c not in base)]
-    return case_table(event_log, policy, columns=wanted, on_invalid=on_invalid)
+    return case_table(event_log, policy=policy, columns=wanted, on_invalid=on_invalid)
 
 
 def journey_cases(

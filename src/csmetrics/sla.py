@@ -902,7 +902,7 @@ def sla_table(
     if events is None:
         events = annotated_events(log, policy, on_invalid=on_invalid)
     events = events.cache()
-    cases = case_table(log, policy, on_invalid=on_invalid).cache()
+    cases = case_table(log, policy=policy, on_invalid=on_invalid).cache()
     names = cases.collect_schema().names()
     unknown = [c for c in sla.condition_columns if c not in names]
     if unknown:

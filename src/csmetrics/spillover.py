@@ -495,7 +495,7 @@ def spillover(
     policy = policy or Policy()
     _, span = _every(freq)
     seasonal_used = seasonal and span < _DAY and (_DAY.total_seconds() % span.total_seconds() == 0)
-    cases = case_table(log, policy, columns=_CASE_NEEDS, on_invalid=on_invalid)
+    cases = case_table(log, policy=policy, columns=_CASE_NEEDS, on_invalid=on_invalid)
     buckets = bucket_table(
         cases,
         surge_channel=surge_channel,

@@ -822,7 +822,7 @@ def compute_state(
     by_cols = _keys_of(by)
     _check_period(period)
     tz = policy.timezone
-    cases = case_table(log, policy, on_invalid=on_invalid)
+    cases = case_table(log, policy=policy, on_invalid=on_invalid)
     available = cases.collect_schema().names()
     unknown = [c for c in by_cols if c not in available]
     if unknown:
@@ -846,7 +846,7 @@ def compute_state(
         parts += _sketch(keyed, keys, case_level, policy, alpha, tz)
     pair_level = [m for m in chosen if m.level == "pair"]
     if pair_level:
-        pairs = next_reply_pairs(log, policy, on_invalid=on_invalid).join(
+        pairs = next_reply_pairs(log, policy=policy, on_invalid=on_invalid).join(
             keyed.select("case_id", *keys, "merged", "agent_created", "is_open"),
             on="case_id",
             how="inner",

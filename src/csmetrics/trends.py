@@ -257,7 +257,7 @@ def trends(
     keys = [by] if isinstance(by, str) else list(by)
     cases = case_table(
         log,
-        policy,
+        policy=policy,
         columns=[
             "customer_id",
             "created_at",

@@ -105,7 +105,7 @@ def test_conversation_1003_twitter_dm() -> None:
 
 def test_case_table_intercom_preset() -> None:
     log = csm.scan_events(CONVERSATIONS, adapter="intercom")
-    table = csm.case_table(log, csm.Policy.preset("intercom")).collect().sort("case_id")
+    table = csm.case_table(log, policy=csm.Policy.preset("intercom")).collect().sort("case_id")
     first = table.row(0, named=True)
     # clock from Ada's first message 08:00 to admin 7001's 08:20 reply: Fin's 08:00:30 does
     # not count → 20 minutes

@@ -107,7 +107,7 @@ def test_ticket_103_twitter_dm_is_private_and_on_hold() -> None:
 
 def test_case_table_on_the_export() -> None:
     log = csm.scan_events(EVENTS, adapter="zendesk", options=WITH_USERS)
-    table = csm.case_table(log, csm.Policy.preset("zendesk")).collect().sort("case_id")
+    table = csm.case_table(log, policy=csm.Policy.preset("zendesk")).collect().sort("case_id")
     ticket = table.filter(pl.col("case_id") == 101).row(0, named=True)
     # created 08:00, first public agent comment 09:10 → 70 minutes
     assert ticket["first_response_time"] == dt.timedelta(minutes=70)
@@ -489,7 +489,7 @@ CC = DATA / "cc_end_user.json"  # ticket audits exported with include=users
 
 
 def first_response_minutes(log: csm.EventLog, preset: str = "csmetrics") -> float:
-    table = csm.case_table(log, csm.Policy.preset(preset)).collect()
+    table = csm.case_table(log, policy=csm.Policy.preset(preset)).collect()
     return float(table["first_response_time"].item().total_seconds() / 60)
 
 
