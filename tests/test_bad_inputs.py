@@ -56,7 +56,7 @@ def case_table_function() -> Callable[..., pl.LazyFrame]:
 
 
 def one_case(path: Path, preset: str = "csmetrics") -> dict[str, Any]:
-    table = case_table_function()(csm.scan_events(path), Policy.preset(preset)).collect()
+    table = case_table_function()(csm.scan_events(path), policy=Policy.preset(preset)).collect()
     assert table.height == 1
     return table.row(0, named=True)
 
