@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import importlib.util
 import itertools
 import json
 import pickle
@@ -41,26 +42,20 @@ def rows_text(n: int, *, start: int = 1) -> list[str]:
     return out
 
 
-def write(path: Path, lines: list[str], *, end: str = "\n") -> Path:
-    path.write_text("\n".join(lines) + end, encoding="utf-8")
-    return path
+def _sweep_module() -> Any:
+    """``benchmarks/hostile_sweep.py``: its hostile inputs, and the helpers that write them."""
+    path = Path(__file__).parent.parent / "benchmarks" / "hostile_sweep.py"
+    spec = importlib.util.spec_from_file_location("hostile_sweep", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def canonical_frame(n_cases: int = 3) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "case_id": [c for c in range(1, n_cases + 1) for _ in range(2)],
-            "customer_id": [7] * (2 * n_cases),
-            "channel": ["email"] * (2 * n_cases),
-            "ts": [
-                dt.datetime(2024, 3, 1, 9, m, tzinfo=dt.UTC)
-                for c in range(n_cases)
-                for m in (c * 10, c * 10 + 5)
-            ],
-            "event_type": ["case_created", "message"] * n_cases,
-            "actor": ["customer", "agent"] * n_cases,
-        }
-    )
+_SWEEP = _sweep_module()
+write = _SWEEP.text  # write(path, lines, end="\n"): a text file of lines
+canonical_frame = _SWEEP.frame  # n cases, each a customer's case_created and an agent reply
 
 
 # -- silently wrong ------------------------------------------------------------------------------
@@ -545,18 +540,6 @@ def test_every_cli_command_writing_rejects_conserves_rows(
 
 
 # -- the sweep: benchmarks/hostile_sweep.py -----------------------------------------------------
-
-
-def _sweep_module() -> Any:
-    import importlib.util
-
-    path = Path(__file__).parent.parent / "benchmarks" / "hostile_sweep.py"
-    spec = importlib.util.spec_from_file_location("hostile_sweep", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # exact sums of values that each fit: the case table sums in Int128 micro-units (two 4.7e12
