@@ -13,6 +13,7 @@ import importlib.util
 import itertools
 import json
 import pickle
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -559,3 +560,46 @@ def test_exact_sums_of_large_values_do_not_wrap() -> None:
     checks = [check for name, check in module.CASES if name.startswith(WIDE_SUMS)]
     assert len(checks) == 2
     assert all(module._run_one(check)[0] for check in checks)
+
+
+def test_html_labels_lose_bidi_and_control_characters() -> None:
+    # a team named with a right-to-left override and a bell would reverse or garble the page
+    frame = canonical_frame(2).with_columns(
+        pl.Series("team", ["\u202eevil\u0007"] * 2 + ["ok"] * 2)
+    )
+    page = csm.Report(csm.EventLog.from_frame(frame), by="team").to_html()
+    assert "\u202e" not in page
+    assert "\u0007" not in page
+    assert "evil" in page
+
+
+class _BrokenValue:
+    name, unit, kind, level = "broken_value", "ratio", "rate", "case"
+    definition, docs, columns = "returns text", "x", ("merged",)
+
+    def population(self, policy: object) -> pl.Expr:
+        return pl.col("merged").not_()
+
+    def value(self, policy: object) -> object:
+        return "not an expression"
+
+
+class _RaisingPopulation(_BrokenValue):
+    name = "raising_population"
+
+    def population(self, policy: object) -> pl.Expr:
+        raise KeyError("no such column")
+
+
+@pytest.mark.parametrize(
+    ("metric", "words"),
+    [
+        (_BrokenValue(), re.escape("value(policy) returned str")),
+        (_RaisingPopulation(), "raised KeyError"),
+    ],
+)
+def test_a_broken_plugin_metric_names_itself(metric: object, words: str) -> None:
+    log = csm.EventLog.from_frame(canonical_frame(2))
+    with pytest.raises(csm.PluginError, match=words) as caught:
+        csm.compute(log, metric).collect()
+    assert metric.name in str(caught.value)  # type: ignore[attr-defined]

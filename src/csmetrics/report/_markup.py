@@ -5,15 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 import polars as pl
 
 __all__ = ["_cell", "_e", "_missing", "_table", "frame_table"]
 
 
+# bidi embeddings, overrides and isolates (a label could reverse the text around it) and C0/C1
+# control characters (besides tab and newline) never reach the page
+_UNSAFE: Final = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]"
+)
+
+
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """``text`` escaped for HTML, without bidi controls and control characters."""
+    return html.escape(_UNSAFE.sub("", str(text)), quote=True)
 
 
 def _cell(value: object) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import colorsys
 import datetime as dt
-import html
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Final
 
 import attrs
 
+from csmetrics.report._markup import _e
 from csmetrics.report.text import format_value
 
 __all__ = [
@@ -171,14 +171,6 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
         used.add(color)
         colors[name] = color
     return colors
-
-
-_CONTROL: Final = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF])
-
-
-def _e(text: object) -> str:
-    """Escaped text, without the control characters XML cannot hold."""
-    return html.escape(str(text).translate(_CONTROL), quote=True)
 
 
 def _n(value: float) -> str:
