@@ -48,8 +48,8 @@ napoleon_use_ivar = True  # "Attributes" sections as fields: no duplicate attrib
 napoleon_use_rtype = False
 nitpicky = False
 
-# The conformance cases rendered in the metric pages (default ../shared/conformance/cases.toml
-# next to the repository; CSM_CASES_FILE overrides it).
+# The worked cases rendered in the metric pages (default: the docs' own fixture file,
+# docs/_fixtures/worked_examples.toml; CSM_CASES_FILE overrides it).
 csm_cases_file = ""
 
 html_theme = "furo"

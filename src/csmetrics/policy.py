@@ -2,7 +2,7 @@
 
 A :class:`Policy` is an attrs frozen class; change one knob with :func:`attrs.evolve` or
 :meth:`Policy.replace`. :meth:`Policy.preset` reproduces the published definitions of
-Zendesk, Intercom, Chatwoot and Plain (../shared/reference/presets.md); the differences are
+Zendesk, Intercom, Chatwoot and Plain (their sources in :data:`PRESET_RULES`); the differences are
 tabulated in the docs (``docs/presets.md``) and in :data:`PRESET_DIFFERENCES`.
 """
 
