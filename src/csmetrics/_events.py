@@ -19,8 +19,8 @@ from csmetrics.schema import RESOLVED_STATUSES, STATUS_DTYPE
 
 __all__ = ["SENTINEL", "annotate_events", "seg_count", "sort_events"]
 
-_SENTINEL: Final = -(2**62)  # "nobody is waiting" in the next-reply scan (µs since epoch)
-SENTINEL: Final = _SENTINEL
+SENTINEL: Final = -(2**62)
+"""The "nobody is waiting" mark of the next-reply scan (µs since epoch)."""
 
 
 def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -116,7 +116,7 @@ def annotate_events(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
         .alias("_status_before_since"),
         # the oldest unanswered customer message since the last reset
         pl.when(pl.col("_start") | pl.col("_reply"))
-        .then(pl.lit(_SENTINEL))
+        .then(pl.lit(SENTINEL))
         .when(pl.col("_cust") & (pl.col("_wait_kind").shift(1) == 0).fill_null(value=True))
         .then(ts_us)
         .forward_fill()
@@ -139,7 +139,7 @@ def annotate_events(events: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
             pl.col("_reply")
             & (pl.col("_n_reply_before") >= 1)
             & ~pl.col("_start")
-            & (waiting_before != _SENTINEL)
+            & (waiting_before != SENTINEL)
         )
         .then(pl.duration(microseconds=ts_us - waiting_before))
         .alias("_pair"),

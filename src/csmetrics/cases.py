@@ -455,6 +455,7 @@ def case_table(
     30 minutes, not 1: the bot's 09:01 message is not a response.
     """
     policy = policy or Policy()
+    log = as_event_log(log)  # once: a one-shot source is read once
     passthrough = sorted(_passthrough_of(log))
     business = BUSINESS_COLUMNS if calendar is not None else ()
     if columns is None:
