@@ -38,7 +38,7 @@ from csmetrics.journeys import (
     link_cases,
     transitions,
 )
-from csmetrics.log import EventLog
+from csmetrics.log import EventLog, as_event_log
 from csmetrics.metrics._aggregate import (
     PERIODS,
     Period,
@@ -385,6 +385,7 @@ def compute(
     qs = check_quantiles(quantiles)
     by_cols = by_columns(by)
     check_period(period)
+    log = as_event_log(log)  # once: a one-shot source is read once
     passthrough = passthrough_columns(log)
     known = {*CASE_COLUMNS, *passthrough, *(BUSINESS_COLUMNS if calendar is not None else ())}
     _check_by(by_cols, chosen, known)

@@ -214,15 +214,19 @@ def contagion_events(
             by=["channel"],
             name="_all_channel",
         )
-        # the comped customer's own new public cases on the channel are not contagion
-        own = (
-            frame.select("_w", "channel", "customer_id", "_start", "_end")
-            .join(public_new, on=["channel", "customer_id"], how="inner")
-            .filter((col("created_at") > col("_start")) & (col("created_at") <= col("_end")))
-            .group_by("_w")
-            .agg(pl.len().cast(pl.Int64).alias("_own"))
-        )
-        counted = counted.join(own, on="_w", how="left").with_columns(
+
+        def own(points: pl.LazyFrame, at: str, name: str) -> pl.LazyFrame:
+            """The comped customer's own points in each window: not contagion."""
+            return (
+                frame.select("_w", "channel", "customer_id", "_start", "_end")
+                .join(points, on=["channel", "customer_id"], how="inner")
+                .filter((col(at) > col("_start")) & (col(at) <= col("_end")))
+                .group_by("_w")
+                .agg(pl.len().cast(pl.Int64).alias(name))
+            )
+
+        counted = counted.join(own(public_new, "created_at", "_own"), on="_w", how="left")
+        counted = counted.with_columns(
             (col("_public") - col("_own").fill_null(0)).alias("outcome"),
             (col("_all") - col("_all_channel")).alias("control"),
         )
@@ -238,13 +242,7 @@ def contagion_events(
                 by=["channel"],
                 name="_asks",
             )
-            own_asks = (
-                frame.select("_w", "channel", "customer_id", "_start", "_end")
-                .join(request_points, on=["channel", "customer_id"], how="inner")
-                .filter((col("ts") > col("_start")) & (col("ts") <= col("_end")))
-                .group_by("_w")
-                .agg(pl.len().cast(pl.Int64).alias("_own_asks"))
-            )
+            own_asks = own(request_points, "ts", "_own_asks")
             counted = counted.join(own_asks, on="_w", how="left").with_columns(
                 (col("_asks") - col("_own_asks").fill_null(0)).alias("requests")
             )

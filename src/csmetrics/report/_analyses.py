@@ -39,20 +39,16 @@ def gather_analyses(log: EventLog, policy: Policy) -> Analyses:
     """Compute and collect every part of the analyses section."""
 
     def contagion() -> dict[str, pl.LazyFrame]:
-
         return {"effects": comp_contagion(log, policy=policy, n_boot=_N_BOOT)}
 
     def difficulty() -> dict[str, pl.LazyFrame]:
-
         return {"summary": difficulty_summary(log, policy=policy)}
 
     def hours() -> dict[str, pl.LazyFrame]:
-
         card = RateCard(default=1.0, currency="hours")
         return {"per_issue": cost_per_resolved_issue(log, card, policy=policy)}
 
     def redirects() -> dict[str, pl.LazyFrame]:
-
         return {"rates": redirect_rate(log, policy=policy)}
 
     builders = {
@@ -69,7 +65,6 @@ def gather_analyses(log: EventLog, policy: Policy) -> Analyses:
 
 
 def _contagion(section: Section) -> str:
-
     frame = section.frames["effects"]
     overall = frame.filter(pl.col("channel").is_null())
     lead = ""
@@ -101,7 +96,6 @@ def _contagion(section: Section) -> str:
 
 
 def _difficulty(section: Section) -> str:
-
     frame = section.frames["summary"]
     hours = frame.select(
         "difficulty",
@@ -127,7 +121,6 @@ def _difficulty(section: Section) -> str:
 
 
 def _hours(section: Section) -> str:
-
     frame = section.frames["per_issue"]
     shown = frame.select(
         pl.col("channel").fill_null("(all)"),
@@ -148,7 +141,6 @@ def _hours(section: Section) -> str:
 
 
 def _redirects(section: Section) -> str:
-
     frame = section.frames["rates"]
     shown = frame.select(
         pl.col("channel").fill_null("(all)"),

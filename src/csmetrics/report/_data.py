@@ -202,7 +202,6 @@ def _journeys(log: EventLog, policy: Policy) -> dict[str, pl.LazyFrame | pl.Data
 
 
 def _trends(log: EventLog, policy: Policy, by: str | None) -> dict[str, pl.LazyFrame]:
-
     keys = ["topic", *([by] if by and by != "topic" else [])]
     return {
         "spikes": trends(log, by=keys, period=TREND_PERIOD, policy=policy)
@@ -364,7 +363,6 @@ def _top_and_other(
 
 
 def _gather_analyses(log: EventLog, policy: Policy) -> Any:
-
     return gather_analyses(log, policy)
 
 

@@ -658,7 +658,6 @@ def _cases_text(data: ReportData) -> str:
 
 
 def _definitions(data: ReportData) -> str:
-
     if data.n_rejected is None:
         rejected = "none: a log produced by csmetrics itself (trusted)"
     else:
