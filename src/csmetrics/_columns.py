@@ -6,6 +6,9 @@ A column comes from one of four *sources*:
     One ``group_by("case_id")`` over every event, of plain aggregations (min, max, sum,
     any, and ``min_by`` / ``max_by`` of the one order key of :mod:`csmetrics._order`): no
     sort of the events. Most columns live here.
+``creation``
+    One small ``group_by("case_id")`` of the ``case_created`` rows only, joined to the
+    facts: the inputs of the creation shortcuts.
 ``status``
     The status sequence: only ``status_changed`` and ``merged`` rows, sorted in event
     order within each case, with the case's creation joined in. Status clocks,
@@ -58,7 +61,7 @@ __all__ = [
     "message_rows",
 ]
 
-Source = Literal["facts", "status", "messages", "derived"]
+Source = Literal["facts", "creation", "status", "messages", "derived"]
 UNRESOLVED: Final[tuple[str, ...]] = ("new", "open", "pending", "on_hold")
 ZERO: Final = pl.lit(dt.timedelta(0), pl.Duration("us"))
 _NONE: Final = pl.lit(0, pl.UInt32)
@@ -85,8 +88,14 @@ class CaseColumn:
     empty
         For the sequences: the value of a case that has no rows there (``0`` for counts).
     shortcut
-        For some status columns: the same value from plain aggregations (:data:`SHORTCUTS`),
-        valid for the cases :data:`SIMPLE_STATUS` marks; the others go through the sequence.
+        The same value from plain ``Int64`` aggregations (the ``fast`` facts), exact for
+        the cases where ``easy`` holds; the other cases get ``expr`` over their own events
+        in the one event order (``Int128`` key, sorted sequences). Switched off by
+        :data:`csmetrics.cases.SHORTCUTS` (the tests check both ways agree).
+    fast
+        The plain facts ``shortcut`` and ``easy`` read.
+    easy
+        When ``shortcut`` is exact (an expression over the facts table).
     """
 
     name: str
@@ -95,6 +104,8 @@ class CaseColumn:
     needs: tuple[str, ...] = ()
     empty: pl.Expr | None = None
     shortcut: pl.Expr | None = None
+    fast: tuple[str, ...] = ()
+    easy: pl.Expr | None = None
 
 
 # -- what an event is ------------------------------------------------------------------------
@@ -159,20 +170,102 @@ def _visibility_code() -> pl.Expr:
     return pl.col("is_public").cast(pl.Int8).fill_null(2).cast(pl.Int128)
 
 
+def _ts_us() -> pl.Expr:
+    return pl.col("ts").cast(pl.Int64)
+
+
+def _creation_facts() -> list[CaseColumn]:
+    """Plain facts of the creation rows (one small ``group_by`` of the ``case_created``
+    rows, as a hand-written query does): creation is exact from them unless a case has no
+    ``case_created`` row or its creation rows disagree (ties that need the full key)."""
+    actor = pl.col("actor").to_physical().cast(pl.Int64)
+    code = pl.col("is_public").cast(pl.Int8).fill_null(2).cast(pl.Int64)
+    customer_msg = is_message_by("customer")
+    packed = _ts_us() * _VIS_CODES  # customer messages are ordered by ts, then id
+    return [
+        # ts·4 + actor of the first creation row (no overflow for any datetime)
+        CaseColumn("_creation_ta", "creation", (_ts_us() * 4 + actor).min()),
+        CaseColumn("_cust_lo", "creation", pl.col("customer_id").min()),
+        CaseColumn("_cust_hi", "creation", pl.col("customer_id").max()),
+        CaseColumn("_chan_lo", "creation", pl.col("channel").min()),
+        CaseColumn("_chan_hi", "creation", pl.col("channel").max()),
+        CaseColumn("_cvis_lo", "creation", code.min()),
+        CaseColumn("_cvis_hi", "creation", code.max()),
+        CaseColumn("_fcm_lo", "facts", pl.when(customer_msg).then(packed + code).min()),
+        CaseColumn("_fcm_hi", "facts", pl.when(customer_msg).then(packed + 3 - code).min()),
+    ]
+
+
+_HAS_CREATION: Final = pl.col("_creation_ta").is_not_null()
+_CREATION_FAST: Final = ("_creation_ta",)
+
+
+def _agree(low: str, high: str) -> pl.Expr:
+    return _HAS_CREATION & (pl.col(low) == pl.col(high))
+
+
 def _facts(policy: Policy) -> list[CaseColumn]:
     """Columns of the one ``group_by`` over every event."""
     created = is_type("case_created")
     creation_key = pl.when(created).then(pl.col(KEY)).otherwise(pl.col(KEY) + _CREATED_FIRST)
-    creation = creation_key.min()
+    creation = creation_key.min() % _CREATED_FIRST
     customer_msg = is_message_by("customer")
     human = is_human_reply()
     packed = pl.col(KEY) * _VIS_CODES + _visibility_code()
     abandon_key = _key_where(is_type("call_abandoned")).min()
     answer_key = _key_where(human).min()
+    col = pl.col
+    fcm_agree = (col("_fcm_lo") % _VIS_CODES) == 3 - (col("_fcm_hi") % _VIS_CODES)
     return [
-        CaseColumn("_creation_key", "facts", creation),
-        CaseColumn("customer_id", "facts", pl.col("customer_id").min_by(creation_key)),
-        CaseColumn("channel", "facts", pl.col("channel").min_by(creation_key)),
+        *_creation_facts(),
+        CaseColumn(
+            "created_at",
+            "facts",
+            decode_ts(creation),
+            shortcut=(col("_creation_ta") // 4).cast(pl.Datetime("us", "UTC")),
+            fast=_CREATION_FAST,
+            easy=_HAS_CREATION,
+        ),
+        CaseColumn(
+            "agent_created",
+            "facts",
+            decode_actor(creation) == 1,
+            shortcut=col("_creation_ta") % 4 == 1,
+            fast=_CREATION_FAST,
+            easy=_HAS_CREATION,
+        ),
+        CaseColumn(
+            "customer_id",
+            "facts",
+            col("customer_id").min_by(creation_key),
+            shortcut=col("_cust_lo"),
+            fast=(*_CREATION_FAST, "_cust_lo", "_cust_hi"),
+            easy=_agree("_cust_lo", "_cust_hi"),
+        ),
+        CaseColumn(
+            "channel",
+            "facts",
+            col("channel").min_by(creation_key),
+            shortcut=col("_chan_lo"),
+            fast=(*_CREATION_FAST, "_chan_lo", "_chan_hi"),
+            easy=_agree("_chan_lo", "_chan_hi"),
+        ),
+        CaseColumn(
+            "_first_event_vis",
+            "facts",
+            packed.min_by(creation_key) % _VIS_CODES,
+            shortcut=col("_cvis_lo"),
+            fast=(*_CREATION_FAST, "_cvis_lo", "_cvis_hi"),
+            easy=_agree("_cvis_lo", "_cvis_hi"),
+        ),
+        CaseColumn(
+            "_first_customer_vis",
+            "facts",
+            pl.when(customer_msg).then(packed).min() % _VIS_CODES,
+            shortcut=col("_fcm_lo") % _VIS_CODES,
+            fast=("_fcm_lo", "_fcm_hi"),
+            easy=col("_fcm_lo").is_null() | fcm_agree,
+        ),
         CaseColumn("team", "facts", _last_of("team", pl.col("team").is_not_null())),
         CaseColumn("agent_id", "facts", _last_of("agent_id", pl.col("agent_id").is_not_null())),
         CaseColumn("priority", "facts", _last_of("priority", pl.col("priority").is_not_null())),
@@ -180,8 +273,6 @@ def _facts(policy: Policy) -> list[CaseColumn]:
         CaseColumn("last_event_at", "facts", pl.col("ts").max()),
         CaseColumn("first_customer_message_at", "facts", _first_ts(customer_msg)),
         CaseColumn("_first_reply_any", "facts", _first_ts(is_reply(policy))),
-        CaseColumn("_first_customer_vis", "facts", pl.when(customer_msg).then(packed).min()),
-        CaseColumn("_first_event_vis", "facts", packed.min_by(creation_key)),
         CaseColumn(
             "_private_message",
             "facts",
@@ -223,13 +314,7 @@ STATUS_ROWS: Final = is_type("status_changed") | is_type("merged")
 """The rows the status sequence reads."""
 
 
-def _high() -> pl.Expr:
-    """``ts·64 + type·4 + actor``: the order key without its tie-break (Int64)."""
-    return (
-        pl.col("ts").cast(pl.Int64) * 64
-        + pl.col("event_type").to_physical().cast(pl.Int64) * 4
-        + pl.col("actor").to_physical().cast(pl.Int64)
-    )
+_STATUS_CODES: Final = dict(enumerate(STATUS_DTYPE.categories))
 
 
 def _sets() -> pl.Expr:
@@ -241,15 +326,17 @@ def _sets() -> pl.Expr:
 def _status_facts() -> list[CaseColumn]:
     """Plain aggregations of the status rows (no sort): enough to know most cases' status
     history — one or no resolution, never reopened — without the sequence."""
-    high, code = _high(), _sets().to_physical().cast(pl.Int64)
+    # ts alone: a tie on ts is never taken as an order (it makes the case hard)
+    ts, code = pl.col("ts"), _sets().to_physical().cast(pl.Int64)
+    last = _ts_us() * 8
     resolving = STATUS_ROWS & _sets().is_in(RESOLVED_STATUSES)
     unresolving = STATUS_ROWS & _sets().is_in(UNRESOLVED)
     return [
-        CaseColumn("_s_first", "facts", pl.when(STATUS_ROWS).then(high).min()),
-        CaseColumn("_s_last_a", "facts", pl.when(STATUS_ROWS).then(high * 8 + code).max()),
-        CaseColumn("_s_last_b", "facts", pl.when(STATUS_ROWS).then(high * 8 + 7 - code).max()),
-        CaseColumn("_resolving_first", "facts", pl.when(resolving).then(high).min()),
-        CaseColumn("_unresolving_last", "facts", pl.when(unresolving).then(high).max()),
+        CaseColumn("_s_first", "facts", pl.when(STATUS_ROWS).then(ts).min()),
+        CaseColumn("_s_last_a", "facts", pl.when(STATUS_ROWS).then(last + code).max()),
+        CaseColumn("_s_last_b", "facts", pl.when(STATUS_ROWS).then(last + 7 - code).max()),
+        CaseColumn("_resolving_first", "facts", pl.when(resolving).then(ts).min()),
+        CaseColumn("_unresolving_last", "facts", pl.when(unresolving).then(ts).max()),
     ]
 
 
@@ -259,12 +346,15 @@ STATUS_FACTS: Final = (
     "_s_last_b",
     "_resolving_first",
     "_unresolving_last",
-    "_creation_key",
+    *_CREATION_FAST,
 )
-_CREATION_HIGH: Final = (pl.col("_creation_key") % _CREATED_FIRST) // 2**66
 SIMPLE_STATUS: Final = (
+    _HAS_CREATION
     # no status row before creation (it would set the status at creation) ...
-    (pl.col("_s_first").is_null() | (pl.col("_s_first") >= _CREATION_HIGH))
+    & (
+        pl.col("_s_first").is_null()
+        | (pl.col("_s_first").cast(pl.Int64) >= pl.col("_creation_ta") // 4)
+    )
     # ... every unresolved status strictly before every resolved one (one resolution at
     # most, no reopen, no tie to break) ...
     & (
@@ -278,8 +368,11 @@ SIMPLE_STATUS: Final = (
 """Cases whose status columns the plain aggregations give exactly (the rest: the sequence)."""
 
 
-def _resolved_ts(column: str) -> pl.Expr:
-    return (pl.col(column) // 64).cast(pl.Datetime("us", "UTC"))
+def _simple(name: str, expr: pl.Expr, shortcut: pl.Expr, **kwargs: pl.Expr) -> CaseColumn:
+    """A status column with its shortcut for the cases :data:`SIMPLE_STATUS` marks."""
+    return CaseColumn(
+        name, "status", expr, shortcut=shortcut, fast=STATUS_FACTS, easy=SIMPLE_STATUS, **kwargs
+    )
 
 
 def _status_columns(policy: Policy, business: bool) -> list[CaseColumn]:
@@ -291,18 +384,35 @@ def _status_columns(policy: Policy, business: bool) -> list[CaseColumn]:
 
     last = pl.col("_last_row")
     out = [
-        CaseColumn("_last_status", "status", pl.when(last).then(pl.col("_sets")).max()),
-        CaseColumn("_status_since", "status", pl.when(last).then(pl.col("_since")).max()),
-        CaseColumn("first_resolved_at", "status", _first_ts(pl.col("_resolution"))),
-        CaseColumn(
-            "_last_resolution_at", "status", pl.when(pl.col("_resolution")).then(pl.col("ts")).max()
+        # a simple case: the last row's status and time; its one resolution (if any) is its
+        # first resolving row; no reopen; no row before creation
+        _simple(
+            "_last_status",
+            pl.when(last).then(pl.col("_sets")).max(),
+            (pl.col("_s_last_a") % 8).replace_strict(_STATUS_CODES, return_dtype=STATUS_DTYPE),
         ),
-        CaseColumn("n_resolutions", "status", _count(pl.col("_resolution")), empty=_NONE),
-        CaseColumn("n_reopens", "status", _count(pl.col("_reopen")), empty=_NONE),
-        CaseColumn(
+        _simple(
+            "_status_since",
+            pl.when(last).then(pl.col("_since")).max(),
+            (pl.col("_s_last_a") // 8).cast(pl.Datetime("us", "UTC")),
+        ),
+        _simple("first_resolved_at", _first_ts(pl.col("_resolution")), pl.col("_resolving_first")),
+        _simple(
+            "_last_resolution_at",
+            pl.when(pl.col("_resolution")).then(pl.col("ts")).max(),
+            pl.col("_resolving_first"),
+        ),
+        _simple(
+            "n_resolutions",
+            _count(pl.col("_resolution")),
+            pl.col("_resolving_first").is_not_null().cast(pl.UInt32),
+            empty=_NONE,
+        ),
+        _simple("n_reopens", _count(pl.col("_reopen")), _NONE, empty=_NONE),
+        _simple(
             "_status_at_creation",
-            "status",
             pl.col("_sets").max_by(pl.when(~pl.col("_post")).then(pl.col(KEY))),
+            pl.lit(None, STATUS_DTYPE),
         ),
         CaseColumn("_requester_spans", "status", spans(policy.requester_wait_statuses, "_span")),
         CaseColumn("_agent_spans", "status", spans(policy.agent_wait_statuses, "_span")),
@@ -472,18 +582,6 @@ def _derived(policy: Policy) -> list[CaseColumn]:
         )
         ot_needs = ("is_open", "n_resolutions", "_replying_agent_min", "_replying_agent_max")
     return [
-        CaseColumn(
-            "created_at",
-            "derived",
-            decode_ts(col("_creation_key") % _CREATED_FIRST),
-            ("_creation_key",),
-        ),
-        CaseColumn(
-            "agent_created",
-            "derived",
-            decode_actor(col("_creation_key") % _CREATED_FIRST) == 1,
-            ("_creation_key",),
-        ),
         CaseColumn("as_of", "derived", _as_of(policy), ("last_event_at",)),
         CaseColumn("channel_kind", "derived", kind, ("channel",)),
         CaseColumn("is_public_channel", "derived", public_default, ("channel",)),

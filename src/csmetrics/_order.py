@@ -44,11 +44,12 @@ def row_hash(names: list[str]) -> pl.Expr:
 
 
 def _high() -> pl.Expr:
+    # in Int128 from the start: ts·64 overflows Int64 after the year 6537
     return (
-        pl.col("ts").cast(pl.Int64) * 64
-        + pl.col("event_type").to_physical().cast(pl.Int64) * 4
-        + pl.col("actor").to_physical().cast(pl.Int64)
-    ).cast(_I128)
+        pl.col("ts").cast(pl.Int64).cast(_I128) * 64
+        + pl.col("event_type").to_physical().cast(_I128) * 4
+        + pl.col("actor").to_physical().cast(_I128)
+    )
 
 
 def order_key(schema: pl.Schema, *, null_ids: bool = True) -> pl.Expr:

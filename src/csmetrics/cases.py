@@ -13,8 +13,6 @@ from typing import Final, Literal
 import polars as pl
 
 from csmetrics._columns import (
-    SIMPLE_STATUS,
-    STATUS_FACTS,
     STATUS_ROWS,
     ZERO,
     CaseColumn,
@@ -188,8 +186,8 @@ def _declared(policy: Policy, calendar: BusinessCalendar | None) -> dict[str, Ca
 
 _FIX_UP: Final = "_reply_from_start"  # the one column built by a join after the facts
 SHORTCUTS: bool = True
-"""Use the status shortcuts (:data:`csmetrics._columns.SIMPLE_STATUS`); the tests switch them
-off to check that both ways give the same table."""
+"""Use the columns' shortcuts (:attr:`csmetrics._columns.CaseColumn.shortcut`); the tests
+switch them off to check that both ways give the same table."""
 
 
 def _closure(wanted: list[str], declared: dict[str, CaseColumn]) -> list[str]:
@@ -245,9 +243,10 @@ def open_changes(
     every reopen, ``-1`` at every resolution (DESIGN §3). Summed up to an instant, they give
     the cases open at that instant: the backlog.
     """
-    events = keyed_events(log, policy, on_invalid=on_invalid)
+    events = windowed_events(log, policy, on_invalid=on_invalid)
     cases = _plan(events, policy, ["created_at", "_status_at_creation"], [], None)
-    status = annotate_status(_ordered(events.filter(STATUS_ROWS), cases)).filter(
+    keyed = _with_key(events.filter(STATUS_ROWS), null_ids=_has_null_ids(events))
+    status = annotate_status(_ordered(keyed, cases)).filter(
         pl.col("_resolution") | pl.col("_reopen")
     )
     moves = status.select(
@@ -290,6 +289,22 @@ def _reply_fix_up(events: pl.LazyFrame, cases: pl.LazyFrame, policy: Policy) -> 
     )
 
 
+def _with_key(events: pl.LazyFrame, *, null_ids: bool) -> pl.LazyFrame:
+    return events.with_columns(order_key(events.collect_schema(), null_ids=null_ids))
+
+
+def _has_null_ids(events: pl.LazyFrame) -> bool:
+    """Whether some event has no ``event_id`` (then the key needs the content hash)."""
+    schema = events.collect_schema()
+    if "event_id" not in schema:
+        return True
+    return bool(events.select(pl.col("event_id").null_count()).collect().item())
+
+
+def _reads_key(expr: pl.Expr) -> bool:
+    return KEY in expr.meta.root_names()
+
+
 def _plan(
     events: pl.LazyFrame,
     policy: Policy,
@@ -297,7 +312,12 @@ def _plan(
     passthrough: list[str],
     calendar: BusinessCalendar | None,
 ) -> pl.LazyFrame:
-    """The case table with exactly ``wanted`` (and what they need), from keyed events."""
+    """The case table with exactly ``wanted`` (and what they need), from windowed events.
+
+    Columns with a shortcut (:attr:`CaseColumn.shortcut`) take it from plain ``Int64``
+    aggregations for the cases where it is exact; only the other ("hard") cases' events are
+    keyed and sorted, and give those columns by their full definition.
+    """
     declared = _declared(policy, calendar)
     names = _closure([*wanted, "created_at"], declared)
     by_source: dict[str, list[str]] = {"facts": [], "status": [], "messages": []}
@@ -308,35 +328,84 @@ def _plan(
         elif column is not None and column.source in by_source:
             by_source[column.source].append(name)
     status_columns = [declared[n] for n in by_source["status"]]
-    shortcut = (
+    status_short = (
         SHORTCUTS and bool(status_columns) and all(c.shortcut is not None for c in status_columns)
     )
-    if shortcut:  # the plain status aggregations join the facts
-        by_source["facts"] += [n for n in STATUS_FACTS if n not in by_source["facts"]]
+    fact_short = [
+        declared[n]
+        for n in by_source["facts"]
+        if SHORTCUTS and n in declared and declared[n].shortcut is not None
+    ]
+    short = [*fact_short, *(status_columns if status_short else [])]
+    short_names = {c.name for c in fact_short}
+    plain = [n for n in by_source["facts"] if n not in short_names]
+    fast = [f for c in short for f in c.fast if f not in plain]
+    from_creation = [n for n in dict.fromkeys(fast) if declared[n].source == "creation"]
+    aggregated = list(dict.fromkeys([*plain, *(n for n in fast if n not in from_creation)]))
 
     def aggregation(name: str) -> pl.Expr:
         if name in declared:
             return declared[name].expr.alias(name)
         return pl.col(name).min_by(pl.when(pl.col(name).is_not_null()).then(pl.col(KEY)))
 
-    table = events.group_by("case_id").agg(aggregation(n) for n in by_source["facts"])
+    keyed = any(name not in declared or _reads_key(declared[name].expr) for name in aggregated)
+    # one eager look: without a null id the key needs no content hash (of every column)
+    null_ids = _has_null_ids(events)
+
+    def all_keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _with_key(frame, null_ids=null_ids)
+
+    def hard_events(cases: pl.LazyFrame, flag: str) -> pl.LazyFrame:
+        """The events of the cases whose shortcut ``flag`` does not hold, keyed (a case
+        with no such event costs nothing: the join reads no row then)."""
+        hard = cases.filter(~pl.col(flag)).select("case_id")
+        return all_keyed(events.join(hard, on="case_id", how="semi"))
+
+    source = all_keyed(events) if keyed else events
+    table = source.group_by("case_id").agg(aggregation(n) for n in aggregated)
+    if from_creation:
+        creation = events.filter(is_type("case_created")).group_by("case_id")
+        table = table.join(
+            creation.agg(declared[n].expr.alias(n) for n in from_creation),
+            on="case_id",
+            how="left",
+        )
+    if short:
+
+        def conjunction(columns: list[CaseColumn]) -> pl.Expr:
+            conditions = {
+                c.easy.meta.serialize(format="json"): c.easy for c in columns if c.easy is not None
+            }
+            return pl.all_horizontal(pl.lit(value=True), *conditions.values()).fill_null(False)
+
+        status_easy = conjunction(status_columns if status_short else [])
+        table = table.with_columns(
+            conjunction(fact_short).alias("_easy_facts"), status_easy.alias("_easy")
+        ).cache()
+
+        if fact_short:
+            exact = hard_events(table, "_easy_facts").group_by("case_id")
+            table = table.join(
+                exact.agg(c.expr.alias(c.name) for c in fact_short), on="case_id", how="left"
+            ).with_columns(
+                pl.when(pl.col("_easy_facts"))
+                .then(c.shortcut)
+                .otherwise(pl.col(c.name))
+                .alias(c.name)
+                for c in fact_short
+                if c.shortcut is not None
+            )
+    table = table.cache()  # the sequences and the fix-up read it: built once
     pending = [n for n in names if n in declared and declared[n].source == "derived"]
-    # creation first: the sequences join it in
-    table = table.with_columns(declared["created_at"].expr.alias("created_at"))
-    pending.remove("created_at")
-    if shortcut:
-        # most cases: the plain aggregations; only the others' status rows are sorted
-        table = table.with_columns(SIMPLE_STATUS.alias("_simple_status"))
-        others = table.filter(~pl.col("_simple_status")).select("case_id")
-        rows = events.filter(STATUS_ROWS).join(others, on="case_id", how="semi")
+    if status_short:
         status = _sequence(
-            rows,
+            hard_events(table, "_easy").filter(STATUS_ROWS),
             table,
             lambda rows: _annotate_status(rows, calendar),
             [c.expr.alias(c.name) for c in status_columns],
         )
         table = table.join(status, on="case_id", how="left").with_columns(
-            pl.when(pl.col("_simple_status"))
+            pl.when(pl.col("_easy"))
             .then(c.shortcut)
             .otherwise(pl.col(c.name) if c.empty is None else pl.col(c.name).fill_null(c.empty))
             .alias(c.name)
@@ -344,7 +413,7 @@ def _plan(
         )
     elif status_columns:
         status = _sequence(
-            events.filter(STATUS_ROWS),
+            all_keyed(events.filter(STATUS_ROWS)),
             table,
             lambda rows: _annotate_status(rows, calendar),
             [c.expr.alias(c.name) for c in status_columns],
@@ -352,13 +421,13 @@ def _plan(
         table = _join_sequence(table, status, status_columns)
     if by_source["messages"]:
         messages = _sequence(
-            events.filter(message_rows(policy)),
+            all_keyed(events.filter(message_rows(policy))),
             table,
             lambda rows: _annotate_messages(rows, policy, calendar),
             [declared[n].expr.alias(n) for n in by_source["messages"]],
         )
         table = _join_sequence(table, messages, [declared[n] for n in by_source["messages"]])
-    done = {"created_at", *by_source["facts"], *by_source["status"], *by_source["messages"]}
+    done = {*by_source["facts"], *by_source["status"], *by_source["messages"]}
     fix_up_needs = ("_first_reply_any", "first_response_start_at")
     while pending or (_FIX_UP in names and _FIX_UP not in done):
         if _FIX_UP in names and _FIX_UP not in done and all(n in done for n in fix_up_needs):
@@ -469,7 +538,7 @@ def case_table(
                 f"column(s) {unknown} are not in the case table; available: "
                 f"{[*CASE_COLUMNS, *business, *passthrough]}"
             )
-    events = keyed_events(log, policy, on_invalid=on_invalid)
+    events = windowed_events(log, policy, on_invalid=on_invalid)
     return _plan(events, policy, wanted, passthrough, calendar).select("case_id", *wanted)
 
 
@@ -478,11 +547,7 @@ def keyed_events(
 ) -> pl.LazyFrame:
     """The log's valid events up to ``as_of`` with the order key, in no particular order."""
     events = windowed_events(log, policy, on_invalid=on_invalid)
-    schema = events.collect_schema()
-    null_ids = "event_id" in schema and bool(
-        events.select(pl.col("event_id").null_count()).collect().item()
-    )
-    return events.with_columns(order_key(schema, null_ids=null_ids))
+    return _with_key(events, null_ids=_has_null_ids(events))
 
 
 def passthrough_columns(log: EventLog | object) -> set[str]:

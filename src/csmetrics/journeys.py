@@ -409,7 +409,10 @@ def link_cases(
     switch = ~new & (col("channel") != col("channel").shift(1))
     # a move from a private case to a public one (case visibility, DESIGN §2.4: a direct
     # message on a social channel is private), on the same channel or another
-    public_switch = ~new & col("is_public") & ~col("is_public").shift(1)
+    if "is_public" in cases.collect_schema().names():
+        public_switch = ~new & col("is_public") & ~col("is_public").shift(1)
+    else:  # a case table without visibility: the public-switch columns are unknown
+        public_switch = pl.lit(None, pl.Boolean)
     n_public = col("_public_switch").cast(pl.Int64).cum_sum()
     deadline = col("last_resolved_at") + fcr_span
     next_same_group = ~col("_group_start").shift(-1).fill_null(value=True)
@@ -444,7 +447,6 @@ def link_cases(
 CASE_NEEDS: Final[tuple[str, ...]] = (
     "customer_id",
     "channel",
-    "is_public",
     "created_at",
     "last_resolved_at",
     "is_open",
@@ -460,6 +462,11 @@ ISSUE_SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "comp_count": ("comp_count",),
     "comp_total": ("comp_total",),
     "n_customer_messages": ("n_customer_messages",),
+    # visibility: only the public-switch columns read it
+    "n_queue_jumps": ("is_public",),
+    "switched_to_public": ("is_public",),
+    "is_public_switch": ("is_public",),
+    "is_queue_jump": ("is_public",),
 }
 """Issue columns that sum up case-table columns beyond :data:`CASE_NEEDS`, and those columns."""
 
