@@ -431,7 +431,8 @@ def _plan(
     fix_up_needs = ("_first_reply_any", "first_response_start_at")
     while pending or (_FIX_UP in names and _FIX_UP not in done):
         if _FIX_UP in names and _FIX_UP not in done and all(n in done for n in fix_up_needs):
-            table = _reply_fix_up(events, table, policy)
+            # the fix-up reads the table twice (its early cases, then the join): once built
+            table = _reply_fix_up(events, table.cache(), policy)
             done.add(_FIX_UP)
         ready = [n for n in pending if all(d in done for d in declared[n].needs)]
         if not ready and not (_FIX_UP in names and _FIX_UP not in done):

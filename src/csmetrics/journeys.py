@@ -367,9 +367,8 @@ def link_cases(
     The plan: one sort by (customer, [topic,] created_at, case_id), then cumulative scans.
     A case joins the current issue when ``created_at`` ≤ the running maximum, over the
     earlier cases of the customer, of ``last_resolved_at + window`` (an unresolved case
-    reaches forever). The running maximum restarts per customer: times are replaced by their
-    rank among all creation times and offset by the customer's segment number, so one global
-    ``cum_max`` does it.
+    reaches forever). The running maximum restarts per customer: times (``Int128``) are
+    offset by the customer's segment number · 2⁶⁴, so one global ``cum_max`` does it.
     """
     span = parse_window(window)
     fcr_span = parse_window(fcr_window, name="fcr_window")
@@ -386,19 +385,20 @@ def link_cases(
         .then(never)
         .otherwise(pl.min_horizontal(col("last_resolved_at") + span, never))
     )
-    created = col("created_at").dt.epoch("us")
-    sorted_created = created.sort()
     group_start = _flag_first(col("customer_id"))
     if same_topic:
         group_start = group_start | _flag_first(col("topic"))
-    stride = pl.len().cast(pl.Int64) + 1
-    segment = group_start.cast(pl.Int64).cum_sum() * stride
-    rank_created = sorted_created.search_sorted(created, side="right").cast(pl.Int64)
-    rank_reach = sorted_created.search_sorted(reach.dt.epoch("us"), side="right").cast(pl.Int64)
+    # each customer's times in a range of their own: its segment number · 2⁶⁴ plus the time
+    # (µs, Int128), so one global cum_max restarts at every customer
+    segment = group_start.cast(pl.Int64).cum_sum().cast(pl.Int128) * 2**64
+
+    def in_segment(at: pl.Expr) -> pl.Expr:
+        return segment + at.dt.epoch("us").cast(pl.Int128)
+
     linked = ordered.with_columns(
         group_start.alias("_group_start"),
-        (segment + rank_created).alias("_key"),
-        (segment + rank_reach).cum_max().shift(1).alias("_reach_before"),
+        in_segment(col("created_at")).alias("_key"),
+        in_segment(reach).cum_max().shift(1).alias("_reach_before"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
     ).with_columns(
         (col("_reach_before").is_null() | (col("_key") > col("_reach_before"))).alias("_new")
@@ -624,11 +624,12 @@ def issues_from_cases(linked: pl.LazyFrame, *, carry: Sequence[str] = ()) -> pl.
     derived = [(col("resolved_at") - first_contact).alias("resolution_time")]
     if "first_response_at" in names:
         derived.append((col("first_response_at") - first_contact).alias("first_response_time"))
+    # ``linked`` is sorted by customer, creation, case: the issues in the order of their
+    # first cases are sorted by customer, first contact, issue id
     table = (
-        linked.group_by("issue_id")
+        linked.group_by("issue_id", maintain_order=True)
         .agg(aggs)
         .with_columns(derived)
-        .sort("customer_id", "first_contact_at", "issue_id")
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"))
         .with_columns(
             (col("_row") - _segment_fill(_flag_first(col("customer_id")), col("_row")) + 1)
