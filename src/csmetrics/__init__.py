@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
-from csmetrics import adapters, cases, datasets, metrics, plugins, sla, state, testing
+import importlib
+import typing
+
+from csmetrics import cases, metrics, sla, state, testing
 from csmetrics._version import __version__ as __version__
 from csmetrics.calendar import (
     BusinessCalendar,
@@ -39,12 +42,44 @@ from csmetrics.journeys import (
 )
 from csmetrics.log import EventLog, scan_events, validate
 from csmetrics.policy import Policy
-from csmetrics.quarantine import Quarantined, compute_quarantined
-from csmetrics.report import Report, Summary
 from csmetrics.sla import SlaPolicy, SlaRule, SlaTarget, sla_metrics, sla_table
-from csmetrics.spillover import spillover
 from csmetrics.state import MetricState, compute_partitioned, compute_state
-from csmetrics.trends import trends
+
+if typing.TYPE_CHECKING:
+    from csmetrics import adapters, datasets, plugins
+    from csmetrics.quarantine import Quarantined, compute_quarantined
+    from csmetrics.report import Report, Summary
+    from csmetrics.spillover import spillover
+    from csmetrics.trends import trends
+
+# Loaded on first use (PEP 562): a job that computes metrics does not pay for the report,
+# the adapters and the simulator at import time.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "adapters": ("csmetrics.adapters", None),
+    "datasets": ("csmetrics.datasets", None),
+    "plugins": ("csmetrics.plugins", None),
+    "Quarantined": ("csmetrics.quarantine", "Quarantined"),
+    "compute_quarantined": ("csmetrics.quarantine", "compute_quarantined"),
+    "Report": ("csmetrics.report", "Report"),
+    "Summary": ("csmetrics.report", "Summary"),
+    "spillover": ("csmetrics.spillover", "spillover"),
+    "trends": ("csmetrics.trends", "trends"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'csmetrics' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AdapterError",

@@ -368,10 +368,18 @@ SIMPLE_STATUS: Final = (
 """Cases whose status columns the plain aggregations give exactly (the rest: the sequence)."""
 
 
-def _simple(name: str, expr: pl.Expr, shortcut: pl.Expr, **kwargs: pl.Expr) -> CaseColumn:
+def _simple(
+    name: str, expr: pl.Expr, shortcut: pl.Expr, empty: pl.Expr | None = None
+) -> CaseColumn:
     """A status column with its shortcut for the cases :data:`SIMPLE_STATUS` marks."""
     return CaseColumn(
-        name, "status", expr, shortcut=shortcut, fast=STATUS_FACTS, easy=SIMPLE_STATUS, **kwargs
+        name,
+        "status",
+        expr,
+        empty=empty,
+        shortcut=shortcut,
+        fast=STATUS_FACTS,
+        easy=SIMPLE_STATUS,
     )
 
 
