@@ -159,7 +159,8 @@ def exact_aggregations(
             *(kept.quantile(q, "linear").alias(prefix + quantile_name(q)) for q in quantiles),
         ]
         if metric.kind == "duration":
-            out.append(kept.quantile(0.5, "linear").alias(prefix + "value"))
+            if 0.5 not in quantiles:  # else the p50 column is the value
+                out.append(kept.quantile(0.5, "linear").alias(prefix + "value"))
         elif metric.kind == "amount":
             out.append(total.alias(prefix + "value"))
         else:  # score: share of scores >= 4
@@ -193,6 +194,8 @@ def tidy(
         return (pl.col(column) if column in names else pl.lit(None)).cast(dtype).alias(name)
 
     value, mean = stat("value", pl.Float64), stat("mean", pl.Float64)
+    if metric.kind == "duration" and prefix + "value" not in names:  # the median: p50
+        value = stat(quantile_name(0.5), pl.Float64).alias("value")
     if metric.kind in ("rate", "score"):
         share = pl.when(pl.col(prefix + "denominator") > 0).then(
             pl.col(prefix + "numerator") / pl.col(prefix + "denominator")
