@@ -38,6 +38,7 @@ from csmetrics.policy import Policy
 from csmetrics.schema import is_public_expr
 
 __all__ = [
+    "COMPARE",
     "KINDS",
     "REDIRECT_CASE_COLUMNS",
     "REDIRECT_COLUMN",
@@ -86,6 +87,8 @@ REDIRECT_RATE_COLUMNS: Final[tuple[str, ...]] = (
 _ALL: Final = "\x00all"
 KINDS: Final[tuple[str, ...]] = ("explicit", "to_private", "sent_elsewhere")
 """The kinds of redirect, in the order ``redirect_kind`` prefers them."""
+COMPARE: Final[tuple[str, ...]] = ("all", "repeat")
+"""What :func:`redirect_rate` compares redirected issues with (``compare``)."""
 
 
 def redirect_cases(
@@ -229,6 +232,7 @@ def redirect_rate(
     window: Window = "2h",
     journey_window: Window = "7d",
     kinds: Sequence[str] = KINDS,
+    compare: str = "all",
     level: float = 0.95,
     policy: Policy | None = None,
     on_invalid: OnInvalid = "raise",
@@ -248,6 +252,12 @@ def redirect_rate(
     kinds
         Which kinds count as a redirect (default all three; e.g. ``["explicit"]`` for the
         tagged ones only).
+    compare
+        Which issues the resolution times compare: ``"all"`` (default: redirected against
+        every other resolved issue) or ``"repeat"``, like with like: only issues with more
+        than one contact on both sides (a redirect makes a second contact by construction;
+        other issues with a second contact are the fair comparison). The counts
+        ``n_resolved_*`` follow the choice; the rate is over all issues either way.
     level
         Coverage of both intervals (the Wilson interval of the rate; the normal interval of
         the difference of medians, from distribution-free standard errors of each median).
@@ -287,6 +297,11 @@ def redirect_rate(
         )
     if not 0 < level < 1:
         raise PolicyError(f"'level' must be between 0 and 1, e.g. 0.95 (got {level!r})")
+    if compare not in COMPARE:
+        raise PolicyError(
+            f"'compare' must be one of {COMPARE}: 'all' issues or 'repeat' (more than one "
+            f"contact) (got {compare!r})"
+        )
     chosen = [kinds] if isinstance(kinds, str) else list(kinds)
     if not chosen or any(k not in KINDS for k in chosen):
         raise PolicyError(f"'kinds' must be a non-empty subset of {KINDS} (got {kinds!r})")
@@ -309,6 +324,7 @@ def redirect_rate(
         "issue_id",
         col("first_channel").alias("channel"),
         "is_open",
+        "n_contacts",
         (seconds(col("resolution_time")) / 3600.0).alias("_hours"),
     )
     per_issue = (
@@ -331,6 +347,8 @@ def redirect_rate(
         ]
     )
     resolved = ~col("is_open") & col("_hours").is_not_null()
+    if compare == "repeat":
+        resolved = resolved & (col("n_contacts") > 1)
     summary = grouped.group_by("_group").agg(
         pl.len().cast(pl.UInt32).alias("n_issues"),
         col("_redirected").sum().cast(pl.UInt32).alias("n_redirected"),
