@@ -337,7 +337,10 @@ def _spillover(section: Section) -> str:
     ).sort("channel")
     if frt.is_empty():
         return head + found + f"<p>No {_e(channel)} surge to compare (outside outages).</p>"
-    slower, faster, unclear, few = [], [], [], []
+    slower: list[str] = []
+    faster: list[str] = []
+    unclear: list[str] = []
+    few: list[str] = []
     for row in frt.iter_rows(named=True):
         name = _e(row["channel"])
         side = _interval_reading(row["ci_low"], row["ci_high"])
@@ -398,7 +401,9 @@ def _spillover(section: Section) -> str:
 def _cascade_reading(cascade: pl.DataFrame, channel: str) -> str:
     if cascade.is_empty():
         return "<p>No case on another channel during a surge.</p>"
-    more, less, unclear = [], [], []
+    more: list[str] = []
+    less: list[str] = []
+    unclear: list[str] = []
     for row in cascade.iter_rows(named=True):
         side = _interval_reading(row["ci_low"], row["ci_high"])
         name = _e(row["channel"])
