@@ -131,50 +131,22 @@ def _redirect_cases(
     policy: Policy,
     on_invalid: OnInvalid,
 ) -> pl.LazyFrame:
-    span = parse_window(window)
+    facts, replies = _event_facts(log, policy=policy, on_invalid=on_invalid)
+    return _mark(journey, facts, replies, window=window)
+
+
+def _event_facts(
+    log: EventLog | object, *, policy: Policy, on_invalid: OnInvalid
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """From the events: per case the facts of the explicit and to-private kinds, and the
+    agent replies (``case_id``, ``_reply_at``) sorted by time."""
     col = pl.col
     events = analysis_events(log, policy, on_invalid)
     names = events.collect_schema().names()
-    linked = journey.select(
-        "case_id",
-        "issue_id",
-        "customer_id",
-        "channel",
-        "created_at",
-        "issue_case_number",
-    )
-    # The next case of the issue, when it is on another channel.
-    nxt = linked.with_columns(
-        pl.when(col("issue_id").shift(-1) == col("issue_id"))
-        .then(col("created_at").shift(-1))
-        .alias("_next_at"),
-        pl.when(col("issue_id").shift(-1) == col("issue_id"))
-        .then(col("channel").shift(-1))
-        .alias("_next_channel"),
-    ).with_columns(
-        pl.when(col("_next_channel") != col("channel")).then(col("_next_at")).alias("_next_at")
-    )
     replies = (
         events.filter((col("event_type") == "message") & (col("actor") == "agent"))
         .select("case_id", col("ts").alias("_reply_at"))
         .sort("_reply_at")
-    )
-    queries = (
-        nxt.filter(col("_next_at").is_not_null())
-        .select("case_id", "_next_at")
-        .sort("_next_at")
-        .join_asof(
-            replies,
-            left_on="_next_at",
-            right_on="_reply_at",
-            by="case_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .select(
-            "case_id",
-            ((col("_next_at") - col("_reply_at")) <= span).fill_null(value=False).alias("_sent"),
-        )
     )
     customer_message = (col("event_type") == "message") & (col("actor") == "customer")
     public = is_public_expr(policy.channels)
@@ -200,6 +172,51 @@ def _redirect_cases(
     facts = events.group_by("case_id").agg(per_case)
     if REDIRECT_COLUMN not in names:
         facts = facts.with_columns(pl.lit(None, pl.String).alias("explicit_to"))
+    return facts, replies
+
+
+def _mark(
+    journey: pl.LazyFrame, facts: pl.LazyFrame, replies: pl.LazyFrame, *, window: Window
+) -> pl.LazyFrame:
+    """:data:`REDIRECT_CASE_COLUMNS` from the journeys and the events' facts and replies."""
+    span = parse_window(window)
+    col = pl.col
+    linked = journey.select(
+        "case_id",
+        "issue_id",
+        "customer_id",
+        "channel",
+        "created_at",
+        "issue_case_number",
+    )
+    # The next case of the issue, when it is on another channel.
+    nxt = linked.with_columns(
+        pl.when(col("issue_id").shift(-1) == col("issue_id"))
+        .then(col("created_at").shift(-1))
+        .alias("_next_at"),
+        pl.when(col("issue_id").shift(-1) == col("issue_id"))
+        .then(col("channel").shift(-1))
+        .alias("_next_channel"),
+    ).with_columns(
+        pl.when(col("_next_channel") != col("channel")).then(col("_next_at")).alias("_next_at")
+    )
+    queries = (
+        nxt.filter(col("_next_at").is_not_null())
+        .select("case_id", "_next_at")
+        .sort("_next_at")
+        .join_asof(
+            replies,
+            left_on="_next_at",
+            right_on="_reply_at",
+            by="case_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select(
+            "case_id",
+            ((col("_next_at") - col("_reply_at")) <= span).fill_null(value=False).alias("_sent"),
+        )
+    )
     out = (
         nxt.join(queries, on="case_id", how="left")
         .join(facts, on="case_id", how="left")
@@ -307,14 +324,19 @@ def redirect_rate(
         raise PolicyError(f"'kinds' must be a non-empty subset of {KINDS} (got {kinds!r})")
     policy = policy or Policy()
     col = pl.col
-    # the journeys once (one row per case), read by the marks and the issues
-    linked = journey_cases(
+    # The journeys (one row per case, read by the marks and the issues) and the events'
+    # facts and replies in one collect: one scan of the log where Polars can share it, and
+    # the plans run side by side.
+    parse_window(window)  # a bad window fails before any work
+    linked_plan = journey_cases(
         log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
     )
-    linked = linked.collect().lazy()
-    marked = _redirect_cases(
-        log, linked, window=window, policy=policy, on_invalid=on_invalid
-    ).select(
+    facts_plan, replies_plan = _event_facts(log, policy=policy, on_invalid=on_invalid)
+    linked_frame, facts_frame, replies_frame = pl.collect_all(
+        [linked_plan, facts_plan, replies_plan]
+    )
+    linked = linked_frame.lazy()
+    marked = _mark(linked, facts_frame.lazy(), replies_frame.lazy(), window=window).select(
         "case_id",
         col("explicit_to").is_not_null().alias("explicit"),
         col("moved_to_private").alias("to_private"),
