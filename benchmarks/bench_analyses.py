@@ -18,9 +18,9 @@ the table gives medians and the ratio of wall seconds to ``compute``'s.
 
 Measured on the development machine (2 CPU cores shared with other jobs): every analysis
 within 1.1x of ``compute`` at 1e5 and 1e6 events in the last run, within 1.8x in a noisier
-one (redirect_rate 1.75x, the cost 1.47x at 1e6); see ``benchmarks/RESULTS-analyses.md``. 1e7 events was not run
-there (shared cores); run ``--events 1e7 --data DIR`` on a dedicated machine to check the
-target at that size.
+one (redirect_rate 1.75x, the cost 1.47x at 1e6); see ``benchmarks/RESULTS-analyses.md``.
+1e7 events was not run there (shared cores); run ``--events 1e7 --data DIR`` on a dedicated
+machine to check the target at that size.
 """
 
 from __future__ import annotations
