@@ -144,3 +144,28 @@ def test_trends_read_one_loud_customer_or_many(customers: int, loud: int) -> Non
         made = re.search(r"the loudest made (\d+) of the (\d+) cases", trends)
         assert made is not None
         assert int(made.group(1)) == 60
+
+
+def test_cascade_reading_needs_enough_public_moves() -> None:
+    from csmetrics.report._analyses import _cascade_reading
+
+    cascade = pl.DataFrame(
+        {
+            "channel": ["chat", "email", "phone"],
+            # chat: 30 of 200 went public against 10 % usually (expected 20): an interval
+            # above zero reads as more; email: 0 of 21 against 2.3 % (expected 0.5, none
+            # seen): too few to tell, whatever the normal interval says; phone: 12 of 100
+            # against 10 % (expected 10) with an interval covering zero: no clear change
+            "n_hit": [200, 21, 100],
+            "n_hit_to_public": [30, 0, 12],
+            "comparable_share": [0.10, 0.0234, 0.10],
+            "ci_low": [0.01, -0.036, -0.05],
+            "ci_high": [0.09, -0.01, 0.09],
+        }
+    )
+    text = text_of(_cascade_reading(cascade, "twitter")).strip()
+    assert text == (
+        "More customers went public next after a twitter surge on chat (30 of 200). "
+        "No clear change on phone: the interval covers zero. "
+        "Too few moves to a public channel to tell on email."
+    )

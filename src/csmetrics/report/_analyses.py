@@ -39,6 +39,7 @@ ANALYSES: Final[tuple[str, ...]] = (
 
 _N_BOOT: Final = 500
 _Z95: Final = 1.959964
+_MIN_EXPECTED: Final = 5.0
 
 
 @attrs.frozen(eq=False)
@@ -404,10 +405,15 @@ def _cascade_reading(cascade: pl.DataFrame, channel: str) -> str:
     more: list[str] = []
     less: list[str] = []
     unclear: list[str] = []
+    few: list[str] = []
     for row in cascade.iter_rows(named=True):
         side = _interval_reading(row["ci_low"], row["ci_high"])
         name = _e(row["channel"])
-        if side == "above":
+        # the normal interval needs a few expected public moves among the cases hit
+        expected = row["n_hit"] * (row["comparable_share"] or 0.0)
+        if expected < _MIN_EXPECTED and row["n_hit_to_public"] < _MIN_EXPECTED:
+            few.append(name)
+        elif side == "above":
             more.append(f"{name} ({row['n_hit_to_public']} of {row['n_hit']})")
         elif side == "below":
             less.append(name)
@@ -423,9 +429,10 @@ def _cascade_reading(cascade: pl.DataFrame, channel: str) -> str:
         parts.append(f"Fewer went public next on {', '.join(less)}.")
     if unclear:
         parts.append(
-            f"<strong>No clear change</strong> on {', '.join(unclear)}: the interval covers "
-            "zero (or there are too few cases to tell)."
+            f"<strong>No clear change</strong> on {', '.join(unclear)}: the interval covers zero."
         )
+    if few:
+        parts.append(f"Too few moves to a public channel to tell on {', '.join(few)}.")
     return f"<p>{' '.join(parts)}</p>"
 
 
