@@ -110,6 +110,10 @@ def test_redirects_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     explicit = run_json(capsys, "redirects", str(path), "--kind", "explicit")
     assert explicit["n_redirected"].to_list()[-1] > 0
     assert explicit["n_redirected"].to_list()[-1] <= every["n_redirected"].to_list()[-1]
+    repeat = run_json(capsys, "redirects", str(path), "--compare", "repeat")
+    # like with like: fewer other issues compared, the same rate
+    assert repeat["n_resolved_other"].to_list()[-1] < every["n_resolved_other"].to_list()[-1]
+    assert repeat["redirect_rate"].to_list() == every["redirect_rate"].to_list()
 
 
 def test_spillover_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -161,3 +161,63 @@ def test_no_redirects_planted_none_tagged() -> None:
     rate = redirect_rate(EventLog.trusted(frame), kinds=["explicit"], by=None).collect()
     assert rate["n_redirected"].item() == 0
     assert rate["ci_low"].item() == 0.0  # the interval covers "no redirect"
+
+
+def test_compare_repeat_takes_like_with_like_by_hand() -> None:
+    log = csm.testing.log_from_rows(
+        [
+            # issue A (email → phone, redirected by the 09:30 reply): 09:00 → 12:00, 3 h
+            ev("09:00", "case_created", "customer", 1, 1, "email"),
+            ev("09:30", "message", "agent", 1, 1, "email"),
+            ev("09:40", "case_created", "customer", 2, 1, "phone"),
+            ev("10:00", "status_changed", "agent", 2, 1, "phone", status="solved"),
+            ev("12:00", "status_changed", "agent", 1, 1, "email", status="solved"),
+            # issue B (one contact): 1 h
+            ev("09:00", "case_created", "customer", 3, 2, "email"),
+            ev("10:00", "status_changed", "agent", 3, 2, "email", status="solved"),
+            # issue E (two contacts, no agent reply before the second: not redirected):
+            # 09:00 → 14:00, 5 h
+            ev("09:00", "case_created", "customer", 6, 5, "email"),
+            ev("10:00", "status_changed", "agent", 6, 5, "email", status="solved"),
+            ev("12:00", "case_created", "customer", 7, 5, "email"),
+            ev("14:00", "status_changed", "agent", 7, 5, "email", status="solved"),
+        ]
+    )
+    every = redirect_rate(log, by=None).collect().row(0, named=True)
+    # all: redirected 3 h against B (1 h) and E (5 h), median 3 h: no difference
+    assert (every["n_resolved_redirected"], every["n_resolved_other"]) == (1, 2)
+    assert every["resolution_difference_h"] == 0.0
+    repeat = redirect_rate(log, by=None, compare="repeat").collect().row(0, named=True)
+    # repeat: redirected 3 h against E alone (5 h): 2 h less; B (one contact) is left out;
+    # the rate is still over every issue (1 of 3)
+    assert (repeat["n_resolved_redirected"], repeat["n_resolved_other"]) == (1, 1)
+    assert repeat["resolution_difference_h"] == -2.0
+    assert repeat["redirect_rate"] == pytest.approx(1 / 3)
+    with pytest.raises(PolicyError, match="'compare' must be one of"):
+        redirect_rate(log, compare="same")
+
+
+# --------------------------------------------------------------------------------------------
+# The simulator plants a known cost: each redirected issue resolves 24 h later
+
+
+@pytest.mark.parametrize("hours", [0.0, 24.0])
+def test_a_planted_redirect_cost_is_recovered_within_its_interval(hours: float) -> None:
+    effects = Effects(redirect_share=0.6, redirect_delay_hours=hours)
+    log = EventLog.trusted(simulate_frame(10_000, seed=4, effects=effects))
+    row = (
+        redirect_rate(log, by=None, kinds=["explicit"], compare="repeat")
+        .collect()
+        .row(0, named=True)
+    )
+    assert row["n_resolved_redirected"] > 50
+    assert row["n_resolved_other"] > 500
+    # the difference of medians (redirected − other issues with more than one contact) has
+    # the planted cost in its interval: 24 h more, clear of zero; or none, covering zero
+    assert row["diff_ci_low"] <= hours <= row["diff_ci_high"], row
+    if hours:
+        assert row["diff_ci_low"] > 0
+    # against every other issue (one-contact issues included) redirects look costly even
+    # when nothing was planted: why like with like is needed
+    every = redirect_rate(log, by=None, kinds=["explicit"]).collect().row(0, named=True)
+    assert every["diff_ci_low"] > hours

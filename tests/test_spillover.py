@@ -287,3 +287,46 @@ def test_on_the_simulator_the_outage_is_a_shared_surge() -> None:
         result.effects.filter(channel="email", figure="volume").collect().iter_rows(named=True)
     ):
         assert row["ci_low"] <= 0 <= row["ci_high"]
+
+
+# --------------------------------------------------------------------------------------------
+# A slowdown planted with a known size: the simulator's topic spike is a surge on twitter
+# alone (150 public tweets moved into 10:00-13:00 of 15 January); with
+# ``spike_slowdown_seconds`` every case on the other channels created meanwhile waits that
+# much longer for its first reply. Quarter-hour buckets give twelve surge buckets; the
+# control needs the other channels at three times their baseline (quarter hours are noisy).
+
+SLOWDOWN_S = 600.0
+
+
+def _planted_slowdown(seconds: float) -> pl.DataFrame:
+    effects = csm.datasets.Effects(spike_cases=150, spike_slowdown_seconds=seconds)
+    log = EventLog.trusted(csm.datasets.simulate_frame(10_000, seed=3, effects=effects))
+    result = spillover(log, freq="15m", min_volume=8, shared_factor=3.0, cascade=False)
+    surges = result.surges.collect()
+    # the planted spike is the one surge found
+    spike = dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)
+    assert surges.select("surge_start", "surge_end").rows() == [
+        (spike, spike + dt.timedelta(hours=3))
+    ]
+    return result.effects.filter(
+        pl.col("figure") == "first_response_time", pl.col("channel").is_in(["chat", "phone"])
+    ).collect()
+
+
+def test_a_planted_slowdown_is_recovered_within_its_interval() -> None:
+    effects = _planted_slowdown(SLOWDOWN_S)
+    assert effects.height == 2
+    for row in effects.iter_rows(named=True):
+        # chat and phone (first replies of a minute or so): ten minutes more, in the interval,
+        # and the interval clear of zero
+        assert row["n_surge_buckets"] >= 6
+        assert row["ci_low"] <= SLOWDOWN_S <= row["ci_high"], row
+        assert row["ci_low"] > 0
+
+
+def test_without_a_planted_slowdown_the_interval_covers_zero() -> None:
+    effects = _planted_slowdown(0.0)
+    assert effects.height == 2
+    for row in effects.iter_rows(named=True):
+        assert row["ci_low"] <= 0.0 <= row["ci_high"], row

@@ -122,6 +122,13 @@ def add_parsers(
         choices=("explicit", "to_private", "sent_elsewhere"),
         help="count only these kinds (repeat; default all)",
     )
+    redirects.add_argument(
+        "--compare",
+        choices=("all", "repeat"),
+        default="all",
+        help="resolution time against all other issues, or like with like: issues with "
+        "more than one contact (repeat)",
+    )
     add_output(redirects)
 
     spill = commands.add_parser(
@@ -210,7 +217,7 @@ def run(args: argparse.Namespace, log: EventLog, policy: Policy, write: Write) -
         title = "agent occupancy by channel"
     elif args.command == "redirects":
         frame = redirect_rate(
-            log, window=args.window, kinds=args.kind or KINDS, policy=policy
+            log, window=args.window, kinds=args.kind or KINDS, compare=args.compare, policy=policy
         ).collect()
         title = "redirected issues by the channel they started on (— = all)"
     elif args.command == "spillover":

@@ -38,6 +38,7 @@ from csmetrics.policy import Policy
 from csmetrics.schema import is_public_expr
 
 __all__ = [
+    "COMPARE",
     "KINDS",
     "REDIRECT_CASE_COLUMNS",
     "REDIRECT_COLUMN",
@@ -86,6 +87,8 @@ REDIRECT_RATE_COLUMNS: Final[tuple[str, ...]] = (
 _ALL: Final = "\x00all"
 KINDS: Final[tuple[str, ...]] = ("explicit", "to_private", "sent_elsewhere")
 """The kinds of redirect, in the order ``redirect_kind`` prefers them."""
+COMPARE: Final[tuple[str, ...]] = ("all", "repeat")
+"""What :func:`redirect_rate` compares redirected issues with (``compare``)."""
 
 
 def redirect_cases(
@@ -128,50 +131,22 @@ def _redirect_cases(
     policy: Policy,
     on_invalid: OnInvalid,
 ) -> pl.LazyFrame:
-    span = parse_window(window)
+    facts, replies = _event_facts(log, policy=policy, on_invalid=on_invalid)
+    return _mark(journey, facts, replies, window=window)
+
+
+def _event_facts(
+    log: EventLog | object, *, policy: Policy, on_invalid: OnInvalid
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """From the events: per case the facts of the explicit and to-private kinds, and the
+    agent replies (``case_id``, ``_reply_at``) sorted by time."""
     col = pl.col
     events = analysis_events(log, policy, on_invalid)
     names = events.collect_schema().names()
-    linked = journey.select(
-        "case_id",
-        "issue_id",
-        "customer_id",
-        "channel",
-        "created_at",
-        "issue_case_number",
-    )
-    # The next case of the issue, when it is on another channel.
-    nxt = linked.with_columns(
-        pl.when(col("issue_id").shift(-1) == col("issue_id"))
-        .then(col("created_at").shift(-1))
-        .alias("_next_at"),
-        pl.when(col("issue_id").shift(-1) == col("issue_id"))
-        .then(col("channel").shift(-1))
-        .alias("_next_channel"),
-    ).with_columns(
-        pl.when(col("_next_channel") != col("channel")).then(col("_next_at")).alias("_next_at")
-    )
     replies = (
         events.filter((col("event_type") == "message") & (col("actor") == "agent"))
         .select("case_id", col("ts").alias("_reply_at"))
         .sort("_reply_at")
-    )
-    queries = (
-        nxt.filter(col("_next_at").is_not_null())
-        .select("case_id", "_next_at")
-        .sort("_next_at")
-        .join_asof(
-            replies,
-            left_on="_next_at",
-            right_on="_reply_at",
-            by="case_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .select(
-            "case_id",
-            ((col("_next_at") - col("_reply_at")) <= span).fill_null(value=False).alias("_sent"),
-        )
     )
     customer_message = (col("event_type") == "message") & (col("actor") == "customer")
     public = is_public_expr(policy.channels)
@@ -197,6 +172,51 @@ def _redirect_cases(
     facts = events.group_by("case_id").agg(per_case)
     if REDIRECT_COLUMN not in names:
         facts = facts.with_columns(pl.lit(None, pl.String).alias("explicit_to"))
+    return facts, replies
+
+
+def _mark(
+    journey: pl.LazyFrame, facts: pl.LazyFrame, replies: pl.LazyFrame, *, window: Window
+) -> pl.LazyFrame:
+    """:data:`REDIRECT_CASE_COLUMNS` from the journeys and the events' facts and replies."""
+    span = parse_window(window)
+    col = pl.col
+    linked = journey.select(
+        "case_id",
+        "issue_id",
+        "customer_id",
+        "channel",
+        "created_at",
+        "issue_case_number",
+    )
+    # The next case of the issue, when it is on another channel.
+    nxt = linked.with_columns(
+        pl.when(col("issue_id").shift(-1) == col("issue_id"))
+        .then(col("created_at").shift(-1))
+        .alias("_next_at"),
+        pl.when(col("issue_id").shift(-1) == col("issue_id"))
+        .then(col("channel").shift(-1))
+        .alias("_next_channel"),
+    ).with_columns(
+        pl.when(col("_next_channel") != col("channel")).then(col("_next_at")).alias("_next_at")
+    )
+    queries = (
+        nxt.filter(col("_next_at").is_not_null())
+        .select("case_id", "_next_at")
+        .sort("_next_at")
+        .join_asof(
+            replies,
+            left_on="_next_at",
+            right_on="_reply_at",
+            by="case_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select(
+            "case_id",
+            ((col("_next_at") - col("_reply_at")) <= span).fill_null(value=False).alias("_sent"),
+        )
+    )
     out = (
         nxt.join(queries, on="case_id", how="left")
         .join(facts, on="case_id", how="left")
@@ -229,6 +249,7 @@ def redirect_rate(
     window: Window = "2h",
     journey_window: Window = "7d",
     kinds: Sequence[str] = KINDS,
+    compare: str = "all",
     level: float = 0.95,
     policy: Policy | None = None,
     on_invalid: OnInvalid = "raise",
@@ -248,6 +269,12 @@ def redirect_rate(
     kinds
         Which kinds count as a redirect (default all three; e.g. ``["explicit"]`` for the
         tagged ones only).
+    compare
+        Which issues the resolution times compare: ``"all"`` (default: redirected against
+        every other resolved issue) or ``"repeat"``, like with like: only issues with more
+        than one contact on both sides (a redirect makes a second contact by construction;
+        other issues with a second contact are the fair comparison). The counts
+        ``n_resolved_*`` follow the choice; the rate is over all issues either way.
     level
         Coverage of both intervals (the Wilson interval of the rate; the normal interval of
         the difference of medians, from distribution-free standard errors of each median).
@@ -287,19 +314,29 @@ def redirect_rate(
         )
     if not 0 < level < 1:
         raise PolicyError(f"'level' must be between 0 and 1, e.g. 0.95 (got {level!r})")
+    if compare not in COMPARE:
+        raise PolicyError(
+            f"'compare' must be one of {COMPARE}: 'all' issues or 'repeat' (more than one "
+            f"contact) (got {compare!r})"
+        )
     chosen = [kinds] if isinstance(kinds, str) else list(kinds)
     if not chosen or any(k not in KINDS for k in chosen):
         raise PolicyError(f"'kinds' must be a non-empty subset of {KINDS} (got {kinds!r})")
     policy = policy or Policy()
     col = pl.col
-    # the journeys once (one row per case), read by the marks and the issues
-    linked = journey_cases(
+    # The journeys (one row per case, read by the marks and the issues) and the events'
+    # facts and replies in one collect: one scan of the log where Polars can share it, and
+    # the plans run side by side.
+    parse_window(window)  # a bad window fails before any work
+    linked_plan = journey_cases(
         log, window=journey_window, policy=policy, columns=(), on_invalid=on_invalid
     )
-    linked = linked.collect().lazy()
-    marked = _redirect_cases(
-        log, linked, window=window, policy=policy, on_invalid=on_invalid
-    ).select(
+    facts_plan, replies_plan = _event_facts(log, policy=policy, on_invalid=on_invalid)
+    linked_frame, facts_frame, replies_frame = pl.collect_all(
+        [linked_plan, facts_plan, replies_plan]
+    )
+    linked = linked_frame.lazy()
+    marked = _mark(linked, facts_frame.lazy(), replies_frame.lazy(), window=window).select(
         "case_id",
         col("explicit_to").is_not_null().alias("explicit"),
         col("moved_to_private").alias("to_private"),
@@ -309,6 +346,7 @@ def redirect_rate(
         "issue_id",
         col("first_channel").alias("channel"),
         "is_open",
+        "n_contacts",
         (seconds(col("resolution_time")) / 3600.0).alias("_hours"),
     )
     per_issue = (
@@ -331,6 +369,8 @@ def redirect_rate(
         ]
     )
     resolved = ~col("is_open") & col("_hours").is_not_null()
+    if compare == "repeat":
+        resolved = resolved & (col("n_contacts") > 1)
     summary = grouped.group_by("_group").agg(
         pl.len().cast(pl.UInt32).alias("n_issues"),
         col("_redirected").sum().cast(pl.UInt32).alias("n_redirected"),

@@ -19,7 +19,8 @@ import polars as pl
 from csmetrics._analysis import bootstrap
 from csmetrics.cases import OnInvalid, case_table
 from csmetrics.exceptions import PolicyError
-from csmetrics.journeys import Window, journey_cases, parse_window
+from csmetrics.journeys import ALL_ISSUE_SOURCES, Window, link_cases, parse_window
+from csmetrics.journeys import CASE_NEEDS as LINK_NEEDS
 from csmetrics.log import EventLog
 from csmetrics.metrics._common import counted, customer_cases
 from csmetrics.policy import Policy
@@ -495,7 +496,15 @@ def spillover(
     policy = policy or Policy()
     _, span = _every(freq)
     seasonal_used = seasonal and span < _DAY and (_DAY.total_seconds() % span.total_seconds() == 0)
-    cases = case_table(log, policy=policy, columns=_CASE_NEEDS, on_invalid=on_invalid)
+    # One case table, collected once (one row per case: small next to the events): the
+    # buckets read it four times over and the cascade links it into journeys; as a lazy
+    # plan each of those would read and group the whole log again.
+    needs = [*_CASE_NEEDS, *((*LINK_NEEDS, *ALL_ISSUE_SOURCES) if cascade else ())]
+    cases = (
+        case_table(log, policy=policy, columns=list(dict.fromkeys(needs)), on_invalid=on_invalid)
+        .collect()
+        .lazy()
+    )
     buckets = bucket_table(
         cases,
         surge_channel=surge_channel,
@@ -527,7 +536,7 @@ def spillover(
         freq=every,
         cascade=(
             _cascade(
-                log,
+                cases,
                 buckets,
                 surge_channel=surge_channel,
                 every=every,
@@ -535,7 +544,6 @@ def spillover(
                 shared_factor=shared_factor,
                 level=level,
                 policy=policy,
-                on_invalid=on_invalid,
             )
             if cascade
             else None
@@ -544,7 +552,7 @@ def spillover(
 
 
 def _cascade(
-    log: EventLog | object,
+    cases: pl.LazyFrame,
     buckets: pl.LazyFrame,
     *,
     surge_channel: str,
@@ -553,16 +561,15 @@ def _cascade(
     shared_factor: float | None,
     level: float,
     policy: Policy,
-    on_invalid: OnInvalid,
 ) -> pl.LazyFrame:
     """Cases on the other channels created in surge buckets: how many went public next."""
     from statistics import NormalDist
 
     col = pl.col
     z = NormalDist().inv_cdf(0.5 + level / 2.0)
-    linked = journey_cases(log, policy=policy, columns=("agent_created",), on_invalid=on_invalid)
+    linked = link_cases(cases)
     same_issue = col("issue_id").shift(-1) == col("issue_id")
-    cases = (
+    hit_cases = (
         linked.with_columns(
             (same_issue & col("is_public_switch").shift(-1)).fill_null(value=False).alias("_pub")
         )
@@ -578,7 +585,7 @@ def _cascade(
         "bucket_start", "is_surge", "is_shared_surge", disrupted.alias("_disrupted")
     )
     stratum = col("bucket_start").dt.time() if seasonal else pl.lit(0)
-    tagged = cases.join(flags, on="bucket_start", how="inner").with_columns(
+    tagged = hit_cases.join(flags, on="bucket_start", how="inner").with_columns(
         stratum.alias("_stratum")
     )
     hit = tagged.filter(col("is_surge") & ~col("is_shared_surge"))

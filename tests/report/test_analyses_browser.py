@@ -1,7 +1,8 @@
 """The analyses section in a real headless browser: Chromium lays it out, readable.
 
 Chromium's ``--dump-dom`` prints the page as the browser built it; the section, its four
-parts and their tables must be there, with the planted contagion's verdict. Skipped, saying
+parts (contagion, redirects, spill-over, who was pulled, difficulty, hours) and their tables
+must be there, with the planted contagion's verdict. Skipped, saying
 why, when no Chromium is installed (``CSM_CHROMIUM`` names another binary).
 """
 
@@ -66,10 +67,21 @@ def test_the_analyses_section_renders_in_chromium(tmp_path: Path) -> None:
     for title in (
         "Do public comps bring other customers to complain in public?",
         "Customers sent to another channel",
+        "Does a surge on twitter slow the other queues?",
+        "Did the customers hit by the surge go public?",
+        "Who was pulled onto twitter, facebook during the biggest surge?",
         "Easy, medium and hard cases",
         "Agent hours per resolved issue",
     ):
         assert title in text
     assert "more new public cases from other customers than comparable hours" in text
-    assert section.count("<table") == 4
+    # contagion, redirects, spill-over effects and cascade, pulled, difficulty, hours
+    assert section.count("<table") == 7
+    # every part says what its result means, in words
+    for reading in (
+        "were redirected",
+        "twitter surge window(s) found",
+        "A resolved issue took",
+    ):
+        assert reading in text
     assert '<a href="#analyses">Analyses</a>' in dom

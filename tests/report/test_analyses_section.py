@@ -33,6 +33,8 @@ def test_the_report_has_a_readable_analyses_section() -> None:
     assert "Easy, medium and hard cases" in text
     assert "Agent hours per resolved issue" in text
     assert "Customers sent to another channel" in text
+    assert "Does a surge on twitter slow the other queues?" in text
+    assert "Who was pulled onto twitter, facebook during the biggest surge?" in text
     for level in ("easy", "medium", "hard"):
         assert f" {level} " in text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any, Final
 
 import attrs
@@ -24,6 +25,7 @@ __all__ = [
     "label_redirects",
     "mark_redirects",
     "plant_contagion",
+    "plant_delays",
     "plant_pull",
     "plant_spike",
 ]
@@ -47,6 +49,11 @@ _CONTAGION: Final = "contagion"
 _PULLED: Final = "pulled"
 _REDIRECT: Final = "redirect"
 _SPIKE: Final = "spike"
+_SLOWED: Final = "slowed"
+_DELAYED: Final = "delayed"
+_SPIKE_HOURS: Final = 3.0
+# Times relative to a case's start, as the simulator's case table names them.
+_TIMES: Final = re.compile(r"t_\w+|[ace]_\d|r_0|[ae]_final|first_resolved|last_resolved")
 _REDIRECT_MAX_S: Final = 1_800.0
 
 
@@ -126,6 +133,19 @@ class Effects:
         between 1 and ``spike_cases - 1`` they are re-assigned to that many customers (1:
         one loud customer, whose cases then form one issue), else each keeps its own
         (systemic).
+    spike_slowdown_seconds
+        Spill-over from the topic spike (a surge on one social channel): every case on the
+        *other* channels created during the spike (10:00-13:00 of ``spike_day``) and
+        answered by an agent waits this many seconds longer for its first reply, and
+        everything after that reply moves as much later (the customer's later cases too,
+        so that every relation between cases holds). The first response of those cases is
+        exactly this much longer (truth: ``slowed``). Needs ``spike_cases``.
+    redirect_delay_hours
+        Redirects cost resolution time: every case planted as redirected
+        (``redirect_share``) has its first reply and everything after it, and the
+        customer's later cases, moved this many hours later, so the resolution time of each
+        redirected issue is exactly this much longer (truth: ``delayed``). Cases whose
+        customer would then start a case past the end of the window are left as they are.
     text
         Write a ``text`` column on each case's first customer message: a phrase of its topic
         (:data:`PHRASES`), for :func:`csmetrics.topics.tag_topics`; the customers planted by
@@ -157,6 +177,8 @@ class Effects:
     spike_customers: int = attrs.field(default=0, validator=_count)
     spike_topic: str = attrs.field(default="billing", validator=_topic)
     spike_day: int = attrs.field(default=14, validator=_count)
+    spike_slowdown_seconds: float = attrs.field(default=0.0, validator=_rate)
+    redirect_delay_hours: float = attrs.field(default=0.0, validator=_rate)
     text: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
 
@@ -298,8 +320,8 @@ def plant_spike(
     end_s: float,
 ) -> pl.DataFrame:
     """Move ``spike_cases`` lone public cases on ``channel`` into the spike (see Effects)."""
-    start_s = effects.spike_day * 86_400.0 + 10 * 3_600.0
-    if effects.spike_cases == 0 or channel is None or start_s + 3 * 3_600.0 > end_s:
+    start_s = spike_start(effects)
+    if effects.spike_cases == 0 or channel is None or start_s + _SPIKE_HOURS * 3_600.0 > end_s:
         return cases
     col = pl.col
     rng = Random(seed, "idx", "effects/spike")
@@ -335,7 +357,7 @@ def plant_spike(
         )
     moved = chosen.select(
         "idx",
-        (start_s + 3 * 3_600.0 * rng.uniform("at")).alias("_start"),
+        (start_s + _SPIKE_HOURS * 3_600.0 * rng.uniform("at")).alias("_start"),
         "_customer",
         "_issue",
     )
@@ -356,6 +378,74 @@ def plant_spike(
             .alias("planted"),
         )
         .drop("_start", "_customer", "_issue")
+        .with_columns(col("start").rank("ordinal").cast(pl.Int64).alias("case_id"))
+        .with_columns(pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"))
+    )
+
+
+def spike_start(effects: Effects) -> float:
+    """Seconds after the window start at which the topic spike begins (10:00 of its day)."""
+    return effects.spike_day * 86_400.0 + 10 * 3_600.0
+
+
+def plant_delays(
+    cases: pl.DataFrame,
+    effects: Effects,
+    *,
+    spike_channel: int | None,
+    end_s: float,
+) -> pl.DataFrame:
+    """Spill-over slowdown and redirect delay (see :class:`Effects`), after placement.
+
+    A delayed case keeps the times before its first reply (``a_0``) and moves every later
+    one by its delay; every later case of its customer starts that much later, so that the
+    relations between cases (an issue's next case during or after this one, a redirect
+    after its reply, the customer's next issue after the journey window) hold unchanged.
+    """
+    slow = effects.spike_slowdown_seconds
+    late = effects.redirect_delay_hours * 3_600.0
+    start_s = spike_start(effects)
+    spiked = effects.spike_cases > 0 and spike_channel is not None
+    if (slow == 0 or not spiked) and late == 0:
+        return cases
+    col = pl.col
+    answered = col("a_0").is_not_null() & ~col("outbound")
+    slowed = (
+        answered
+        & (col("channel") != spike_channel)
+        & (col("start") >= start_s)
+        & (col("start") < start_s + _SPIKE_HOURS * 3_600.0)
+        if slow > 0 and spiked
+        else pl.lit(value=False)
+    )
+    delayed = answered & col("redirect_to").is_not_null() if late > 0 else pl.lit(value=False)
+    own = slowed.cast(pl.Float64) * slow + delayed.cast(pl.Float64) * late
+    # Nothing of the customer may move past the end of the window (it would vanish).
+    room = col("start").max().over("customer_idx") + own.sum().over("customer_idx") < end_s
+    out = cases.with_columns(
+        pl.when(room).then(own).otherwise(0.0).alias("_own"),
+        (slowed & room).alias("_slowed"),
+        (delayed & room).alias("_delayed"),
+    ).with_columns(
+        (col("_own").cum_sum().over("customer_idx", order_by="idx") - col("_own")).alias("_before")
+    )
+    times = [name for name in cases.columns if _TIMES.fullmatch(name)]
+    moved = [
+        pl.when(col(name) >= col("a_0")).then(col(name) + col("_own")).otherwise(col(name))
+        for name in times
+    ]
+    label = col("planted")
+    for flag, name in (("_slowed", _SLOWED), ("_delayed", _DELAYED)):
+        label = (
+            pl.when(col(flag))
+            .then(pl.concat_str([label, pl.lit(name)], separator=",", ignore_nulls=True))
+            .otherwise(label)
+        )
+    return (
+        out.with_columns(
+            *moved, (col("start") + col("_before")).alias("start"), label.alias("planted")
+        )
+        .drop("_own", "_slowed", "_delayed", "_before")
         .with_columns(col("start").rank("ordinal").cast(pl.Int64).alias("case_id"))
         .with_columns(pl.when(col("merged")).then(col("case_id").shift(1)).alias("merged_into"))
     )

@@ -33,6 +33,7 @@ from csmetrics.datasets._effects import (
     label_redirects,
     mark_redirects,
     plant_contagion,
+    plant_delays,
     plant_pull,
     plant_spike,
 )
@@ -1223,6 +1224,9 @@ def simulate_frame(
         end_s=cal.end_s,
     )
     cases = label_redirects(cases)
+    cases = plant_delays(
+        cases, effects, spike_channel=social[0] if social else None, end_s=cal.end_s
+    )
 
     start_us = (start - _EPOCH) // dt.timedelta(microseconds=1)
     events = (

@@ -542,7 +542,10 @@ def _trends(data: ReportData) -> str:
     section = data.trends
     if not section.available:
         return head + _missing(section.note) + "</section>"
-    parts = []
+    parts = [
+        f"<p>Cases per {TREND_PERIOD} by topic, each against its own baseline: a spike is "
+        "systemic when many customers made it, or one loud customer's.</p>"
+    ]
     by_topic = section.frames["by_topic"]
     if by_topic.height:
         totals = (
@@ -587,6 +590,7 @@ def _trends(data: ReportData) -> str:
             for c in spikes_frame.columns
             if c not in ("baseline_std", "z_score", "is_spike", "top_customer_volume")
         ]
+        parts.append(_spike_reading(spikes_frame))
         parts.append(
             frame_table(
                 spikes_frame.select(keep),
@@ -596,6 +600,22 @@ def _trends(data: ReportData) -> str:
             )
         )
     return head + "".join(parts) + "</section>"
+
+
+def _spike_reading(spikes: pl.DataFrame) -> str:
+    """How many spikes came from many customers and how many from one, with counts."""
+    loud = spikes.filter(pl.col("cause") == "one_customer")
+    text = (
+        f"<p><strong>{spikes.height} spike(s): {spikes.height - loud.height} systemic</strong> "
+        f"(from many customers), <strong>{loud.height} from one loud customer</strong>"
+    )
+    if loud.height:
+        top = loud.sort("top_customer_volume", descending=True).row(0, named=True)
+        text += (
+            f"; the loudest made {top['top_customer_volume']} of the {top['volume']} cases "
+            f"of its spike"
+        )
+    return text + ".</p>"
 
 
 def _sla(data: ReportData) -> str:
