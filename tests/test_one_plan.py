@@ -69,6 +69,68 @@ def test_every_metric_alone_equals_the_metric_among_all(
     assert_frame_equal(alone.sort(keys), mine.sort(keys), check_dtypes=False)
 
 
+@st.composite
+def _awkward_log_and_policy(draw: st.DrawFn) -> tuple[list[dict[str, object]], csm.Policy]:
+    """Logs the shortcuts must send the exact way: a case's creation rows duplicated with
+    another channel, customer or visibility (tied on the time stamp, so only ``event_id``
+    orders them), events whose channel or customer differ from the case's, several CSAT
+    surveys with different scores, unknown visibility."""
+    events, policy = draw(_log_and_policy())
+    events = [dict(e) for e in events]
+    next_id = len(events)
+    for event in list(events):
+        if event["event_type"] == "case_created" and draw(st.booleans()):
+            twin = dict(event)
+            next_id += 1
+            twin["event_id"] = f"e{next_id:03d}" if isinstance(event["event_id"], str) else next_id
+            twin["channel"] = draw(st.sampled_from(("email", "chat", "twitter")))
+            twin["actor"] = draw(st.sampled_from(("customer", "agent")))
+            twin["is_public"] = draw(st.sampled_from((True, False, None)))
+            events.append(twin)
+    for event in events:
+        if draw(st.integers(0, 5)) == 0:
+            event["channel"] = draw(st.sampled_from(("email", "chat", "twitter")))
+        if event["event_type"] == "message" and draw(st.booleans()):
+            event["is_public"] = draw(st.sampled_from((True, False, None)))
+        if event["event_type"] == "csat":
+            event["csat_score"] = float(draw(st.integers(1, 5)))
+    return events, policy
+
+
+def _both_ways(log: csm.EventLog, policy: csm.Policy, columns: list[str] | None) -> None:
+    fast = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
+    original = cases_module.SHORTCUTS
+    cases_module.SHORTCUTS = False
+    try:
+        slow = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
+    finally:
+        cases_module.SHORTCUTS = original
+    assert_frame_equal(fast, slow)
+
+
+_STATUS_SHORTCUT_COLUMNS = [
+    "status_at_as_of",
+    "is_open",
+    "first_resolved_at",
+    "last_resolved_at",
+    "n_resolutions",
+    "n_reopens",
+    "reopened",
+    "full_resolution_time",
+]
+_FACT_SHORTCUT_COLUMNS = [
+    "created_at",
+    "agent_created",
+    "customer_id",
+    "channel",
+    "is_public",
+    "moved_to_private",
+    "csat_score",
+    "abandoned",
+    "first_response_time",
+]
+
+
 @settings(max_examples=40)
 @given(data=_log_and_policy())
 def test_status_shortcuts_give_what_the_status_sequence_gives(
@@ -78,25 +140,41 @@ def test_status_shortcuts_give_what_the_status_sequence_gives(
     with a simple status history, from the sorted status rows for the others: both ways
     agree on every case."""
     events, policy = data
+    _both_ways(_log(events), policy, _STATUS_SHORTCUT_COLUMNS)
+
+
+@settings(max_examples=40)
+@given(data=_awkward_log_and_policy())
+def test_every_shortcut_gives_what_the_full_key_gives(
+    data: tuple[list[dict[str, object]], csm.Policy],
+) -> None:
+    """Creation (time, actor, customer, channel, visibility), CSAT and the status columns
+    from plain Int64 aggregations where exact, by the full event order for the other
+    cases: both ways agree, for the shortcut columns alone and in the full table."""
+    events, policy = data
     log = _log(events)
-    columns = [
-        "status_at_as_of",
-        "is_open",
-        "first_resolved_at",
-        "last_resolved_at",
-        "n_resolutions",
-        "n_reopens",
-        "reopened",
-        "full_resolution_time",
+    _both_ways(log, policy, _FACT_SHORTCUT_COLUMNS + _STATUS_SHORTCUT_COLUMNS)
+    _both_ways(log, policy, None)
+
+
+def test_tied_creation_rows_are_ordered_by_event_id() -> None:
+    """Two case_created rows at 09:00 (ids 2 and 1): the creation is event 1's, so the case
+    is on chat for customer 7 and was opened by the agent; the shortcut sees the rows
+    disagree and takes the exact way."""
+    rows = [
+        (
+            "09:00",
+            "case_created",
+            "customer",
+            {"event_id": 2, "channel": "email", "customer_id": 8},
+        ),
+        ("09:00", "case_created", "customer", {"event_id": 1, "channel": "chat", "customer_id": 7}),
+        ("09:20", "message", "agent", {"event_id": 3, "channel": "email", "customer_id": 8}),
     ]
-    fast = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
-    original = cases_module.SHORTCUTS
-    cases_module.SHORTCUTS = False
-    try:
-        slow = csm.case_table(log, policy=policy, columns=columns).collect().sort("case_id")
-    finally:
-        cases_module.SHORTCUTS = original
-    assert_frame_equal(fast, slow)
+    case = csm.case_table(csm.testing.log_from_rows(rows)).collect().row(0, named=True)
+    assert (case["channel"], case["customer_id"]) == ("chat", 7)
+    # first response 09:00 → 09:20 = 1200 s
+    assert case["first_response_time"].total_seconds() == 1200
 
 
 def test_durations_and_sla_targets_by_difficulty() -> None:

@@ -212,8 +212,11 @@ def _facts(policy: Policy) -> list[CaseColumn]:
     customer_msg = is_message_by("customer")
     human = is_human_reply()
     packed = pl.col(KEY) * _VIS_CODES + _visibility_code()
-    abandon_key = _key_where(is_type("call_abandoned")).min()
-    answer_key = _key_where(human).min()
+    # a message sorts before a call_abandoned event at the same instant (event type order),
+    # so comparing time stamps strictly is the key order
+    abandon_at = _first_ts(is_type("call_abandoned"))
+    answer_at = _first_ts(human)
+    csat = is_type("csat")
     col = pl.col
     fcm_agree = (col("_fcm_lo") % _VIS_CODES) == 3 - (col("_fcm_hi") % _VIS_CODES)
     return [
@@ -294,11 +297,21 @@ def _facts(policy: Policy) -> list[CaseColumn]:
         ),
         CaseColumn("_handle_sum", "facts", exact_sum(pl.col("handle_seconds"))),
         CaseColumn("_handle_n", "facts", pl.col("handle_seconds").count()),
-        CaseColumn("csat_score", "facts", _last_of("csat_score", is_type("csat"))),
+        CaseColumn(
+            "csat_score",
+            "facts",
+            _last_of("csat_score", csat),
+            # every survey of the case gave the same score (most cases: one survey)
+            shortcut=col("_csat_lo"),
+            fast=("_csat_lo", "_csat_hi"),
+            easy=col("_csat_lo").is_null() | (col("_csat_lo") == col("_csat_hi")),
+        ),
+        CaseColumn("_csat_lo", "facts", pl.when(csat).then(col("csat_score")).min()),
+        CaseColumn("_csat_hi", "facts", pl.when(csat).then(col("csat_score")).max()),
         CaseColumn(
             "abandoned",
             "facts",
-            abandon_key.is_not_null() & (answer_key.is_null() | (abandon_key < answer_key)),
+            abandon_at.is_not_null() & (answer_at.is_null() | (abandon_at < answer_at)),
         ),
         CaseColumn("merged", "facts", is_type("merged").any()),
         CaseColumn("merged_into", "facts", _last_of("merged_into", is_type("merged"))),

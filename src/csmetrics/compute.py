@@ -242,7 +242,7 @@ def _journey_frames(
     carry = [c for c in by if c not in ISSUE_COLUMNS and c in linked.collect_schema()]
     frames: dict[str, pl.LazyFrame] = {}
     if "issues" in wanted:
-        frames["issues"] = issues_from_cases(linked, carry=carry)
+        frames["issues"] = issues_from_cases(linked, carry=carry, ordered=False)
     if "journey_cases" in wanted:
         frames["journey_cases"] = linked
     if "transitions" in wanted:
