@@ -239,6 +239,8 @@ def _journey_frames(
     linked = link_cases(
         cases, window=window, fcr_window=fcr_window, same_topic=same_topic, identity=identity
     )
+    if len(wanted & {"issues", "journey_cases", "transitions"}) > 1:
+        linked = linked.cache()  # several frames read the linked cases: link them once
     carry = [c for c in by if c not in ISSUE_COLUMNS and c in linked.collect_schema()]
     frames: dict[str, pl.LazyFrame] = {}
     if "issues" in wanted:
