@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -909,21 +910,24 @@ def compute_partitioned(
     precision: int = DEFAULT_PRECISION,
     engine: Engine = "streaming",
     progress: Callable[[int, int], None] | None = None,
+    spill_dir: str | Path | None = None,
 ) -> MetricState:
     """The state of a log processed in hash partitions, one after another.
 
     Partition ``i`` of ``N`` holds the cases whose ``partition_by`` id hashes to ``i``
-    modulo ``N``; each is read (Parquet and IPC scans push the filter down), turned into a
-    state and merged into the running state, so only one partition's events and case
-    table are in memory at a time. ``as_of`` (when the policy leaves it open) is resolved
-    once for the whole log first, so every partition censors open cases at the same
-    instant, and the result equals :func:`compute_state` on the whole log.
+    modulo ``N``. The log is read (and validated) once, in one streaming pass that writes
+    each partition's events to a temporary Parquet folder (under ``spill_dir``; removed at
+    the end); each partition is then read back, turned into a state and merged into the
+    running state, so only one partition's events and case table are in memory at a time.
+    ``as_of`` (when the policy leaves it open) is resolved once for the whole log first, so
+    every partition censors open cases at the same instant, and the result equals
+    :func:`compute_state` on the whole log.
 
     Parameters
     ----------
     source
         An :class:`~csmetrics.EventLog`, a path, or anything :meth:`EventLog.from_frame`
-        reads. A lazy scan of files is best: each partition re-reads the files.
+        reads. A lazy scan of files is best: it is read once, in one streaming pass.
     partitions
         Number of partitions, or ``"auto"``: :func:`suggest_partitions` for the number of
         events and ``memory_limit``.
@@ -937,6 +941,9 @@ def compute_partitioned(
         it is partitioned.
     progress
         Called as ``progress(i, N)`` after partition ``i`` (1-based) is done.
+    spill_dir
+        Where the temporary partition files go (default: the system's temporary folder);
+        it needs room for the log's events as Parquet.
 
     Examples
     --------
@@ -967,25 +974,43 @@ def compute_partitioned(
         if latest is not None:
             policy = policy.replace(as_of=latest, name=policy.name)
     state: MetricState | None = None
-    for i in range(count):
-        part = frame
-        if count > 1:
-            bucket = pl.col(partition_by).hash(_PARTITION_SEED) % count
-            part = frame.filter(bucket == i)
-        log = EventLog.trusted(part, source=f"{checked.source} (partition {i + 1}/{count})")
-        piece = compute_state(
-            log,
-            metrics,
-            by=by,
-            period=period,
-            policy=policy,
-            quantiles=quantiles,
-            alpha=alpha,
-            precision=precision,
-            engine=engine,
-        )
-        state = piece if state is None else state.merge(piece)
-        if progress is not None:
-            progress(i + 1, count)
+    with tempfile.TemporaryDirectory(prefix="csmetrics-partitions-", dir=spill_dir) as folder:
+        parts = _spill(frame, partition_by, count, Path(folder)) if count > 1 else [frame]
+        for i, part in enumerate(parts):
+            log = EventLog.trusted(part, source=f"{checked.source} (partition {i + 1}/{count})")
+            piece = compute_state(
+                log,
+                metrics,
+                by=by,
+                period=period,
+                policy=policy,
+                quantiles=quantiles,
+                alpha=alpha,
+                precision=precision,
+                engine=engine,
+            )
+            state = piece if state is None else state.merge(piece)
+            if progress is not None:
+                progress(i + 1, count)
     assert state is not None
     return state
+
+
+def _spill(frame: pl.LazyFrame, partition_by: str, count: int, folder: Path) -> list[pl.LazyFrame]:
+    """The events written once, in one streaming pass, into ``count`` hash partitions under
+    ``folder``; a scan of each. (Filtering the source once per partition would read it
+    ``count`` times, and validate it again each time.)"""
+    bucket = (pl.col(partition_by).hash(_PARTITION_SEED) % count).alias("_partition")
+    frame.with_columns(bucket).sink_parquet(
+        pl.PartitionBy(folder, key="_partition", include_key=False), mkdir=True
+    )
+    schema = frame.collect_schema()
+    scans = []
+    for i in range(count):
+        files = sorted(folder.glob(f"_partition={i}/*.parquet"))
+        scans.append(
+            pl.scan_parquet(files, hive_partitioning=False)
+            if files
+            else pl.LazyFrame(schema=schema)
+        )
+    return scans
