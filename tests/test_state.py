@@ -258,6 +258,19 @@ def test_partitioned_equals_whole(sim: csm.EventLog, partition_by: Any) -> None:
     assert_same_state(parts, whole)
 
 
+def test_partitioned_spills_once_and_cleans_up(sim: csm.EventLog, tmp_path: Path) -> None:
+    """The partitions go to a temporary folder under spill_dir, removed at the end; a
+    partition with no case (more partitions than customers' hashes fill) is fine."""
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    parts = compute_partitioned(sim, "volume", partitions=5, spill_dir=spill)
+    assert list(spill.iterdir()) == []
+    assert_same_state(parts, compute_state(sim, "volume"))
+    tiny = csm.testing.log_from_rows([("09:00", "case_created", "customer")])
+    one = compute_partitioned(tiny, "volume", partitions=4, spill_dir=spill)
+    assert one.finalize().collect()["value"].item() == 1.0  # one case, three empty partitions
+
+
 def test_partitioned_reads_files_and_reports_progress(sim: csm.EventLog, tmp_path: Path) -> None:
     path = tmp_path / "events.parquet"
     sim.frame.collect().write_parquet(path)
