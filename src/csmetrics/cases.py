@@ -395,8 +395,13 @@ def _plan(
                 for c in fact_short
                 if c.shortcut is not None
             )
-    table = table.cache()  # the sequences and the fix-up read it: built once
+    if not short:
+        table = table.cache()  # the sequences and the fix-up read it: built once
     pending = [n for n in names if n in declared and declared[n].source == "derived"]
+    done = set(by_source["facts"])
+    # what the facts alone give (often the first-reply fix-up): before the sequences, so that
+    # it reads the facts, not the sequences, and nothing more is held in memory
+    table, pending = _derive(table, events, policy, declared, names, pending, done, final=False)
     if status_short:
         status = _sequence(
             hard_events(table, "_easy").filter(STATUS_ROWS),
@@ -427,21 +432,42 @@ def _plan(
             [declared[n].expr.alias(n) for n in by_source["messages"]],
         )
         table = _join_sequence(table, messages, [declared[n] for n in by_source["messages"]])
-    done = {*by_source["facts"], *by_source["status"], *by_source["messages"]}
-    fix_up_needs = ("_first_reply_any", "first_response_start_at")
-    while pending or (_FIX_UP in names and _FIX_UP not in done):
-        if _FIX_UP in names and _FIX_UP not in done and all(n in done for n in fix_up_needs):
-            # the fix-up reads the table twice (its early cases, then the join): once built
-            table = _reply_fix_up(events, table.cache(), policy)
-            done.add(_FIX_UP)
-        ready = [n for n in pending if all(d in done for d in declared[n].needs)]
-        if not ready and not (_FIX_UP in names and _FIX_UP not in done):
-            raise AssertionError(f"case-table plan cannot order {pending}")  # declaration bug
-        if ready:
-            table = table.with_columns(declared[n].expr.alias(n) for n in ready)
-            done.update(ready)
-            pending = [n for n in pending if n not in done]
+    done.update(by_source["status"], by_source["messages"])
+    table, pending = _derive(table, events, policy, declared, names, pending, done, final=True)
     return table
+
+
+def _derive(
+    table: pl.LazyFrame,
+    events: pl.LazyFrame,
+    policy: Policy,
+    declared: dict[str, CaseColumn],
+    names: list[str],
+    pending: list[str],
+    done: set[str],
+    *,
+    final: bool,
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Add the derived columns (and the first-reply fix-up) whose inputs are ``done``;
+    ``final``: all of them must be."""
+    fix_up_needs = ("_first_reply_any", "first_response_start_at")
+    while True:
+        fix_up = _FIX_UP in names and _FIX_UP not in done
+        if fix_up and all(n in done for n in fix_up_needs):
+            # it reads the table twice (its early cases, then the join): after the
+            # sequences, built once
+            table = _reply_fix_up(events, table.cache() if final else table, policy)
+            done.add(_FIX_UP)
+            continue
+        ready = [n for n in pending if all(d in done for d in declared[n].needs)]
+        if not ready:
+            break
+        table = table.with_columns(declared[n].expr.alias(n) for n in ready)
+        done.update(ready)
+        pending = [n for n in pending if n not in done]
+    if final and (pending or (_FIX_UP in names and _FIX_UP not in done)):
+        raise AssertionError(f"case-table plan cannot order {pending}")  # declaration bug
+    return table, pending
 
 
 def _join_sequence(

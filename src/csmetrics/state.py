@@ -1002,7 +1002,10 @@ def _spill(frame: pl.LazyFrame, partition_by: str, count: int, folder: Path) -> 
     ``count`` times, and validate it again each time.)"""
     bucket = (pl.col(partition_by).hash(_PARTITION_SEED) % count).alias("_partition")
     frame.with_columns(bucket).sink_parquet(
-        pl.PartitionBy(folder, key="_partition", include_key=False), mkdir=True
+        pl.PartitionBy(folder, key="_partition", include_key=False),
+        mkdir=True,
+        compression="lz4",  # read back once, soon: fast over small
+        statistics=False,
     )
     schema = frame.collect_schema()
     scans = []
