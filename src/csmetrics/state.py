@@ -49,7 +49,14 @@ from csmetrics._sketch import (
     hll_registers,
     sketch_quantiles,
 )
-from csmetrics.cases import OnInvalid, case_table, next_reply_pairs, open_changes
+from csmetrics.cases import (
+    CASE_COLUMNS,
+    OnInvalid,
+    case_table,
+    next_reply_pairs,
+    open_changes,
+    passthrough_columns,
+)
 from csmetrics.engines import Engine, collect
 from csmetrics.exceptions import PolicyError, SchemaError
 from csmetrics.log import EventLog, as_event_log
@@ -823,13 +830,22 @@ def compute_state(
     by_cols = _keys_of(by)
     _check_period(period)
     tz = policy.timezone
-    cases = case_table(log, policy=policy, on_invalid=on_invalid)
-    available = cases.collect_schema().names()
+    log = as_event_log(log)  # once: a one-shot source is read once
+    available = [*CASE_COLUMNS, *sorted(passthrough_columns(log))]
     unknown = [c for c in by_cols if c not in available]
     if unknown:
         raise PolicyError(
             f"'by' column(s) {unknown} are not in the case table; available: {available}"
         )
+    # only the columns the metrics read (a plugin metric that does not say: every column),
+    # built once for the several parts below
+    reads = [c for m in chosen for c in m.columns]
+    columns = None
+    if all(m.columns for m in chosen):
+        columns = list(
+            dict.fromkeys([*_CASE_NEEDS, *by_cols, *(c for c in reads if c in available)])
+        )
+    cases = case_table(log, policy=policy, columns=columns, on_invalid=on_invalid).cache()
     keys = list(by_cols)
     keyed = cases
     if period is not None:
@@ -871,6 +887,17 @@ def compute_state(
 
 
 # -- partitions ----------------------------------------------------------------------------
+
+_CASE_NEEDS: Final[tuple[str, ...]] = (
+    "is_open",
+    "merged",
+    "agent_created",
+    "as_of",
+    "customer_id",
+    "created_at",
+    "last_resolved_at",
+)
+"""What the state's own parts read (counts, customers, periods, populations)."""
 
 PartitionKey = Literal["case_id", "customer_id"]
 _PARTITION_SEED: Final = 0x0C5
