@@ -206,3 +206,27 @@ def test_durations_and_sla_targets_by_difficulty() -> None:
         if r["metric"] == "sla_attainment"
     }
     assert by_level == {"easy": 1.0, "medium": 1.0, "hard": 0.0}  # 40 min > 30 min target
+
+
+@settings(max_examples=40)
+@given(data=_log_and_policy())
+def test_next_reply_pairs_sum_to_the_case_table(
+    data: tuple[list[dict[str, object]], csm.Policy],
+) -> None:
+    """The pairs (sorted from customer messages and replies only) give, per case, exactly
+    the case table's next-reply count, sum and maximum (sorted from every message row)."""
+    events, policy = data
+    log = _log(events)
+    pairs = csm.next_reply_pairs(log, policy=policy).collect()
+    per_case = pairs.group_by("case_id").agg(
+        pl.len().cast(pl.UInt32).alias("next_reply_count"),
+        pl.col("next_reply_time").sum().alias("next_reply_time_sum"),
+        pl.col("next_reply_time").max().alias("next_reply_time_max"),
+    )
+    table = csm.case_table(
+        log,
+        policy=policy,
+        columns=["next_reply_count", "next_reply_time_sum", "next_reply_time_max"],
+    ).collect()
+    expected = table.filter(pl.col("next_reply_count") > 0).sort("case_id")
+    assert_frame_equal(per_case.sort("case_id"), expected)

@@ -18,6 +18,7 @@ from csmetrics._columns import (
     CaseColumn,
     annotate_status,
     columns_for,
+    is_message_by,
     is_reply,
     is_type,
     message_rows,
@@ -656,7 +657,10 @@ def next_reply_pairs(
     """
     policy = policy or Policy()
     events = keyed_events(log, policy, on_invalid=on_invalid)
-    ordered = events.filter(message_rows(policy)).sort(["case_id", KEY], nulls_last=True)
+    # only customer messages and replies open or close a pair: the other message rows (notes,
+    # bot and system messages, creation) leave every pair as it is, so they are not sorted
+    rows = is_message_by("customer") | is_reply(policy)
+    ordered = events.filter(rows).sort(["case_id", KEY], nulls_last=True)
     annotated = _annotate_messages(ordered, policy, calendar)
     business = [pl.col("_pair_b").alias("next_reply_time_business")] if calendar else []
     return annotated.filter(pl.col("_pair").is_not_null()).select(
