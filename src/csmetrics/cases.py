@@ -245,8 +245,18 @@ def open_changes(
     the cases open at that instant: the backlog.
     """
     events = windowed_events(log, policy, on_invalid=on_invalid)
-    cases = _plan(events, policy, ["created_at", "_status_at_creation"], [], None)
-    keyed = _with_key(events.filter(STATUS_ROWS), null_ids=_has_null_ids(events))
+    cases = _plan(events, policy, ["created_at", "_status_at_creation"], [], None).cache()
+    rows = events.filter(STATUS_ROWS)
+    simple: list[pl.LazyFrame] = []
+    if "_easy" in cases.collect_schema():
+        # a case with a simple status history resolves at most once, at its first resolving
+        # row, and never reopens: only the other cases' status rows are sorted
+        rows = rows.join(cases.filter(~pl.col("_easy")).select("case_id"), on="case_id", how="semi")
+        resolved = cases.filter(pl.col("_easy") & pl.col("_resolving_first").is_not_null())
+        simple.append(
+            resolved.select("case_id", pl.col("_resolving_first").alias("ts"), change=pl.lit(-1))
+        )
+    keyed = _with_key(rows, null_ids=_has_null_ids(events))
     status = annotate_status(_ordered(keyed, cases)).filter(
         pl.col("_resolution") | pl.col("_reopen")
     )
@@ -260,7 +270,8 @@ def open_changes(
         pl.when(resolved_at_creation.fill_null(value=False)).then(0).otherwise(1).alias("change"),
     )
     return pl.concat(
-        [created, moves.with_columns(pl.col("change").cast(pl.Int32))], how="vertical_relaxed"
+        [created, *simple, moves.with_columns(pl.col("change").cast(pl.Int32))],
+        how="vertical_relaxed",
     )
 
 
