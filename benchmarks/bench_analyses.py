@@ -16,11 +16,9 @@ CPU seconds (user + system, from the kernel's ``wait4``) and peak resident memor
 reported. Every kind runs once per round, ``--repeats`` rounds, so load changes hit them all;
 the table gives medians and the ratio of wall seconds to ``compute``'s.
 
-Measured on the development machine (2 CPU cores shared with other jobs): every analysis
-within 1.1x of ``compute`` at 1e5 and 1e6 events in the last run, within 1.8x in a noisier
-one (redirect_rate 1.75x, the cost 1.47x at 1e6); see ``benchmarks/RESULTS-analyses.md``.
-1e7 events was not run there (shared cores); run ``--events 1e7 --data DIR`` on a dedicated
-machine to check the target at that size.
+Measured on the development machine (2 CPU cores): every analysis within 1.6x of ``compute``
+at 1e7 events (``redirect_rate`` 1.54x, one round), within 1.1x at 1e5 and 1e6 in the last
+run; see ``benchmarks/RESULTS-analyses.md``.
 """
 
 from __future__ import annotations
