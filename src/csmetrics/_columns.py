@@ -200,8 +200,18 @@ _HAS_CREATION: Final = pl.col("_creation_ta").is_not_null()
 _CREATION_FAST: Final = ("_creation_ta",)
 
 
-def _agree(low: str, high: str) -> pl.Expr:
-    return _HAS_CREATION & (pl.col(low) == pl.col(high))
+def _at_creation(name: str, exact: pl.Expr, fact: str) -> CaseColumn:
+    """A value of the creation event: the creation rows' one value when they agree (the
+    ``{fact}_lo`` and ``{fact}_hi`` facts), else the full event order."""
+    low, high = f"{fact}_lo", f"{fact}_hi"
+    return CaseColumn(
+        name,
+        "facts",
+        exact,
+        shortcut=pl.col(low),
+        fast=(*_CREATION_FAST, low, high),
+        easy=_HAS_CREATION & (pl.col(low) == pl.col(high)),
+    )
 
 
 def _facts(policy: Policy) -> list[CaseColumn]:
@@ -237,30 +247,9 @@ def _facts(policy: Policy) -> list[CaseColumn]:
             fast=_CREATION_FAST,
             easy=_HAS_CREATION,
         ),
-        CaseColumn(
-            "customer_id",
-            "facts",
-            col("customer_id").min_by(creation_key),
-            shortcut=col("_cust_lo"),
-            fast=(*_CREATION_FAST, "_cust_lo", "_cust_hi"),
-            easy=_agree("_cust_lo", "_cust_hi"),
-        ),
-        CaseColumn(
-            "channel",
-            "facts",
-            col("channel").min_by(creation_key),
-            shortcut=col("_chan_lo"),
-            fast=(*_CREATION_FAST, "_chan_lo", "_chan_hi"),
-            easy=_agree("_chan_lo", "_chan_hi"),
-        ),
-        CaseColumn(
-            "_first_event_vis",
-            "facts",
-            packed.min_by(creation_key) % _VIS_CODES,
-            shortcut=col("_cvis_lo"),
-            fast=(*_CREATION_FAST, "_cvis_lo", "_cvis_hi"),
-            easy=_agree("_cvis_lo", "_cvis_hi"),
-        ),
+        _at_creation("customer_id", col("customer_id").min_by(creation_key), "_cust"),
+        _at_creation("channel", col("channel").min_by(creation_key), "_chan"),
+        _at_creation("_first_event_vis", packed.min_by(creation_key) % _VIS_CODES, "_cvis"),
         CaseColumn(
             "_first_customer_vis",
             "facts",
