@@ -74,7 +74,7 @@ def _awkward_log_and_policy(draw: st.DrawFn) -> tuple[list[dict[str, object]], c
     """Logs the shortcuts must send the exact way: a case's creation rows duplicated with
     another channel, customer or visibility (tied on the time stamp, so only ``event_id``
     orders them), events whose channel or customer differ from the case's, several CSAT
-    surveys with different scores, unknown visibility."""
+    surveys with different scores, unknown visibility, events without an id."""
     events, policy = draw(_log_and_policy())
     events = [dict(e) for e in events]
     next_id = len(events)
@@ -94,6 +94,8 @@ def _awkward_log_and_policy(draw: st.DrawFn) -> tuple[list[dict[str, object]], c
             event["is_public"] = draw(st.sampled_from((True, False, None)))
         if event["event_type"] == "csat":
             event["csat_score"] = float(draw(st.integers(1, 5)))
+        if draw(st.integers(0, 7)) == 0:  # no id: ordered by its content among its ties
+            event["event_id"] = None
     return events, policy
 
 

@@ -256,7 +256,7 @@ def open_changes(
         simple.append(
             resolved.select("case_id", pl.col("_resolving_first").alias("ts"), change=pl.lit(-1))
         )
-    keyed = _with_key(rows, null_ids=_has_null_ids(events))
+    keyed = _with_key(rows)
     status = annotate_status(_ordered(keyed, cases)).filter(
         pl.col("_resolution") | pl.col("_reopen")
     )
@@ -301,16 +301,17 @@ def _reply_fix_up(events: pl.LazyFrame, cases: pl.LazyFrame, policy: Policy) -> 
     )
 
 
-def _with_key(events: pl.LazyFrame, *, null_ids: bool) -> pl.LazyFrame:
-    return events.with_columns(order_key(events.collect_schema(), null_ids=null_ids))
-
-
-def _has_null_ids(events: pl.LazyFrame) -> bool:
-    """Whether some event has no ``event_id`` (then the key needs the content hash)."""
+def _with_key(events: pl.LazyFrame) -> pl.LazyFrame:
+    """``events`` with the order key. Rows with an ``event_id`` are keyed by it; only the
+    rows without one need the content hash (of every column): two streams, so that the
+    hash's columns are read only where ``event_id`` is null (a scan skips the rest)."""
     schema = events.collect_schema()
     if "event_id" not in schema:
-        return True
-    return bool(events.select(pl.col("event_id").null_count()).collect().item())
+        return events.with_columns(order_key(schema))
+    ids = pl.col("event_id")
+    with_id = events.filter(ids.is_not_null()).with_columns(order_key(schema, null_ids=False))
+    without = events.filter(ids.is_null()).with_columns(order_key(schema, null_ids=True))
+    return pl.concat([with_id, without])
 
 
 def _reads_key(expr: pl.Expr) -> bool:
@@ -361,19 +362,14 @@ def _plan(
         return pl.col(name).min_by(pl.when(pl.col(name).is_not_null()).then(pl.col(KEY)))
 
     keyed = any(name not in declared or _reads_key(declared[name].expr) for name in aggregated)
-    # one eager look: without a null id the key needs no content hash (of every column)
-    null_ids = _has_null_ids(events)
-
-    def all_keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return _with_key(frame, null_ids=null_ids)
 
     def hard_events(cases: pl.LazyFrame, flag: str) -> pl.LazyFrame:
         """The events of the cases whose shortcut ``flag`` does not hold, keyed (a case
         with no such event costs nothing: the join reads no row then)."""
         hard = cases.filter(~pl.col(flag)).select("case_id")
-        return all_keyed(events.join(hard, on="case_id", how="semi"))
+        return _with_key(events.join(hard, on="case_id", how="semi"))
 
-    source = all_keyed(events) if keyed else events
+    source = _with_key(events) if keyed else events
     table = source.group_by("case_id").agg(aggregation(n) for n in aggregated)
     if from_creation:
         creation = events.filter(is_type("case_created")).group_by("case_id")
@@ -430,7 +426,7 @@ def _plan(
         )
     elif status_columns:
         status = _sequence(
-            all_keyed(events.filter(STATUS_ROWS)),
+            _with_key(events.filter(STATUS_ROWS)),
             table,
             lambda rows: _annotate_status(rows, calendar),
             [c.expr.alias(c.name) for c in status_columns],
@@ -438,7 +434,7 @@ def _plan(
         table = _join_sequence(table, status, status_columns)
     if by_source["messages"]:
         messages = _sequence(
-            all_keyed(events.filter(message_rows(policy))),
+            _with_key(events.filter(message_rows(policy))),
             table,
             lambda rows: _annotate_messages(rows, policy, calendar),
             [declared[n].expr.alias(n) for n in by_source["messages"]],
@@ -586,7 +582,7 @@ def keyed_events(
 ) -> pl.LazyFrame:
     """The log's valid events up to ``as_of`` with the order key, in no particular order."""
     events = windowed_events(log, policy, on_invalid=on_invalid)
-    return _with_key(events, null_ids=_has_null_ids(events))
+    return _with_key(events)
 
 
 def passthrough_columns(log: EventLog | object) -> set[str]:
