@@ -32,10 +32,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _process import measure_child, report_peak
 
 HEADLINE = [
     "first_response_time",
@@ -66,15 +68,6 @@ LABELS = {
     "spillover": "spillover (effects + cascade)",
     "topics": "tag_topics + trends",
 }
-
-
-def _peak_mib() -> float:
-    """Peak resident memory of this process (VmHWM restarts at exec; Linux only)."""
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise SystemExit("no VmHWM in /proc/self/status (Linux only)")
 
 
 def _work(kind: str, path: str) -> None:
@@ -134,20 +127,7 @@ def _write(path: Path, n_events: int) -> int:
 
 def measure(kind: str, path: Path) -> dict[str, float]:
     """Wall seconds, CPU seconds and peak RSS (MiB) of one fresh process."""
-    command = [sys.executable, __file__, "--child", kind, str(path)]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"{kind} failed with status {status}: {' '.join(command)}")
-    return {
-        "wall": wall,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "peak": json.loads(out.strip().splitlines()[-1])["peak"],
-    }
+    return measure_child([sys.executable, __file__, "--child", kind, str(path)], kind)
 
 
 def run(path: Path, n_events: int, kinds: list[str], repeats: int) -> list[dict[str, Any]]:
@@ -185,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         _work(*args.child)
-        print(json.dumps({"peak": _peak_mib()}))
+        report_peak()
         return
     if args.write:
         print(_write(Path(args.write[0]), int(args.write[1])))

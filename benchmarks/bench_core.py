@@ -39,10 +39,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _process import measure_child, report_peak
 
 HEADLINE = [
     "first_response_time",
@@ -87,20 +89,10 @@ def write_log(folder: Path, n_events: int, files: int) -> int:
     return int(pl.scan_parquet(_source(folder)).select(pl.len()).collect().item())
 
 
-def _peak_mib() -> float:
-    """Peak resident memory of this process: VmHWM restarts at exec (ru_maxrss does not, so a
-    child forked from a big parent would report the parent's size)."""
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise SystemExit("no VmHWM in /proc/self/status (Linux only)")
-
-
 def _child(kind: str, source: str, reference: str) -> None:
     """Run one measurement in this (fresh) process, then print its peak memory."""
     _work(kind, source, reference)
-    print(json.dumps({"peak": _peak_mib()}))
+    report_peak()
 
 
 def _work(kind: str, source: str, reference: str) -> None:
@@ -133,19 +125,7 @@ def _work(kind: str, source: str, reference: str) -> None:
 def measure(kind: str, source: str, reference: Path) -> dict[str, float]:
     """CPU seconds, wall seconds and peak RSS (MiB) of one fresh process."""
     command = [sys.executable, __file__, "--child", kind, source, str(reference)]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"{kind} failed with status {status}: {' '.join(command)}")
-    return {
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "wall": wall,
-        "peak": json.loads(out.strip().splitlines()[-1])["peak"],
-    }
+    return measure_child(command, kind)
 
 
 def run(
