@@ -44,6 +44,7 @@ from csmetrics.metrics._aggregate import (
     Period,
     aggregate,
     by_columns,
+    case_columns_needed,
     check_period,
     check_quantiles,
     grouped,
@@ -100,13 +101,9 @@ def _case_columns_needed(
     known: set[str],
 ) -> list[str] | None:
     """The case-table columns a computation reads, or ``None`` when a metric does not say."""
-    if any(not m.columns for m in chosen):
+    needed = case_columns_needed(chosen, by, known, _ALWAYS)
+    if needed is None:
         return None
-    needed = [*_ALWAYS, *(c for c in by if c in known)]
-    for metric in chosen:
-        needed += [c for c in metric.columns if c in known]
-        if metric.business is not None and metric.business in known:
-            needed.append(metric.business)
     issue_level = [m for m in chosen if m.level == "issue"]
     if issue_level:
         needed += case_columns_for(c for m in issue_level for c in m.columns)

@@ -63,6 +63,7 @@ from csmetrics.log import EventLog, as_event_log
 from csmetrics.metrics._aggregate import (
     PERIODS,
     Period,
+    case_columns_needed,
     check_quantiles,
     open_rows,
     quantile_name,
@@ -839,12 +840,7 @@ def compute_state(
         )
     # only the columns the metrics read (a plugin metric that does not say: every column),
     # built once for the several parts below
-    reads = [c for m in chosen for c in m.columns]
-    columns = None
-    if all(m.columns for m in chosen):
-        columns = list(
-            dict.fromkeys([*_CASE_NEEDS, *by_cols, *(c for c in reads if c in available)])
-        )
+    columns = case_columns_needed(chosen, by_cols, set(available), _CASE_NEEDS)
     cases = case_table(log, policy=policy, columns=columns, on_invalid=on_invalid).cache()
     keys = list(by_cols)
     keyed = cases

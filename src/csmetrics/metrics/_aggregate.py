@@ -26,6 +26,7 @@ __all__ = [
     "aggregate",
     "as_metric",
     "by_columns",
+    "case_columns_needed",
     "check_period",
     "check_quantiles",
     "exact_aggregations",
@@ -70,6 +71,21 @@ def quantile_name(q: float) -> str:
     """The column name of quantile ``q``: ``p50``, ``p90``, ``p99_9`` …"""
     text = f"{q * 100:g}".replace(".", "_")
     return f"p{text}"
+
+
+def case_columns_needed(
+    chosen: Sequence[Metric], by: Sequence[str], known: set[str], always: Sequence[str]
+) -> list[str] | None:
+    """The case-table columns ``chosen`` metrics read, with ``always`` and the ``by``
+    columns; ``None`` (every column) when a metric does not say what it reads."""
+    if any(not m.columns for m in chosen):
+        return None
+    needed = [*always, *(c for c in by if c in known)]
+    for metric in chosen:
+        needed += [c for c in metric.columns if c in known]
+        if metric.business is not None and metric.business in known:
+            needed.append(metric.business)
+    return list(dict.fromkeys(needed))
 
 
 def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
