@@ -44,6 +44,9 @@ from csmetrics.schema import (
 )
 
 __all__ = [
+    "PAIR_FIELDS",
+    "PAIR_NEEDS",
+    "PAIR_POSSIBLE",
     "SIMPLE_STATUS",
     "STATUS_FACTS",
     "STATUS_ROWS",
@@ -59,6 +62,7 @@ __all__ = [
     "is_reply",
     "is_type",
     "message_rows",
+    "pair_rows",
 ]
 
 Source = Literal["facts", "creation", "status", "messages", "derived"]
@@ -265,6 +269,9 @@ def _facts(policy: Policy) -> list[CaseColumn]:
         CaseColumn("last_event_at", "facts", pl.col("ts").max()),
         CaseColumn("first_customer_message_at", "facts", _first_ts(customer_msg)),
         CaseColumn("_first_reply_any", "facts", _first_ts(is_reply(policy))),
+        CaseColumn(
+            "_last_customer_message_at", "facts", pl.when(customer_msg).then(pl.col("ts")).max()
+        ),
         CaseColumn(
             "_private_message",
             "facts",
@@ -493,6 +500,25 @@ def message_rows(policy: Policy) -> pl.Expr:
     if policy.first_response_start == "last_handoff":
         rows = rows | STATUS_ROWS
     return rows
+
+
+PAIR_FIELDS: Final = frozenset({"_pair", "_pair_b"})
+"""The per-event columns of the next-reply pairs: a message column that reads only these
+needs only the pair rows (:data:`PAIR_NEEDS`)."""
+
+PAIR_NEEDS: Final = ("_first_reply_any", "_last_customer_message_at")
+"""The facts that say whether a case can have a next-reply pair: a customer message after
+its first reply (a customer message sorts before a reply at the same instant, so strictly
+later)."""
+
+PAIR_POSSIBLE: Final = pl.col("_last_customer_message_at") > pl.col("_first_reply_any")
+
+
+def pair_rows(policy: Policy) -> pl.Expr:
+    """The rows that open or close a next-reply pair: customer messages and replies. The
+    other message rows (notes, bot and system messages, creation) leave every pair as it
+    is."""
+    return is_message_by("customer") | is_reply(policy)
 
 
 def _message_columns(policy: Policy, business: bool) -> list[CaseColumn]:

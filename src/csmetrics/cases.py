@@ -13,15 +13,18 @@ from typing import Final, Literal
 import polars as pl
 
 from csmetrics._columns import (
+    PAIR_FIELDS,
+    PAIR_NEEDS,
+    PAIR_POSSIBLE,
     STATUS_ROWS,
     ZERO,
     CaseColumn,
     annotate_status,
     columns_for,
-    is_message_by,
     is_reply,
     is_type,
     message_rows,
+    pair_rows,
 )
 from csmetrics._events import annotate_events, sort_events
 from csmetrics._order import KEY, order_key
@@ -333,6 +336,15 @@ def _plan(
     """
     declared = _declared(policy, calendar)
     names = _closure([*wanted, "created_at"], declared)
+    message_columns = [
+        declared[n] for n in names if n in declared and declared[n].source == "messages"
+    ]
+    # next-reply columns alone read only the pair rows of the cases that can have a pair
+    pairs_only = bool(message_columns) and all(
+        set(c.expr.meta.root_names()) <= PAIR_FIELDS for c in message_columns
+    )
+    if pairs_only:
+        names = _closure([*wanted, "created_at", *PAIR_NEEDS], declared)
     by_source: dict[str, list[str]] = {"facts": [], "status": [], "messages": []}
     for name in names:
         column = declared.get(name)
@@ -432,7 +444,12 @@ def _plan(
             [c.expr.alias(c.name) for c in status_columns],
         )
         table = _join_sequence(table, status, status_columns)
-    if by_source["messages"]:
+    if pairs_only:
+        possible = table.filter(PAIR_POSSIBLE).select("case_id")
+        rows = _pair_events(events.join(possible, on="case_id", how="semi"), policy, calendar)
+        messages = rows.group_by("case_id").agg(c.expr.alias(c.name) for c in message_columns)
+        table = _join_sequence(table, messages, message_columns)
+    elif by_source["messages"]:
         messages = _sequence(
             _with_key(events.filter(message_rows(policy))),
             table,
@@ -486,6 +503,16 @@ def _join_sequence(
     joined = table.join(sequence, on="case_id", how="left")
     fills = [pl.col(c.name).fill_null(c.empty) for c in columns if c.empty is not None]
     return joined.with_columns(fills) if fills else joined
+
+
+def _pair_events(
+    events: pl.LazyFrame, policy: Policy, calendar: BusinessCalendar | None
+) -> pl.LazyFrame:
+    """The pair rows (:func:`csmetrics._columns.pair_rows`) of ``events`` in event order,
+    annotated: ``_pair`` (and ``_pair_b``) on the reply that closes a next-reply pair. The
+    one source of the case table's next-reply columns and of :func:`next_reply_pairs`."""
+    ordered = _with_key(events.filter(pair_rows(policy))).sort(["case_id", KEY], nulls_last=True)
+    return _annotate_messages(ordered, policy, calendar)
 
 
 def _annotate_status(rows: pl.LazyFrame, calendar: BusinessCalendar | None) -> pl.LazyFrame:
@@ -663,12 +690,8 @@ def next_reply_pairs(
     One pair, from 10:00 (the oldest unanswered message), not 10:30.
     """
     policy = policy or Policy()
-    events = keyed_events(log, policy, on_invalid=on_invalid)
-    # only customer messages and replies open or close a pair: the other message rows (notes,
-    # bot and system messages, creation) leave every pair as it is, so they are not sorted
-    rows = is_message_by("customer") | is_reply(policy)
-    ordered = events.filter(rows).sort(["case_id", KEY], nulls_last=True)
-    annotated = _annotate_messages(ordered, policy, calendar)
+    events = windowed_events(log, policy, on_invalid=on_invalid)
+    annotated = _pair_events(events, policy, calendar)
     business = [pl.col("_pair_b").alias("next_reply_time_business")] if calendar else []
     return annotated.filter(pl.col("_pair").is_not_null()).select(
         "case_id",
