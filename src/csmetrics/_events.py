@@ -13,7 +13,7 @@ from typing import Final
 import polars as pl
 
 from csmetrics._columns import UNRESOLVED, is_human_reply, is_message_by, is_reply, is_type
-from csmetrics._order import KEY, order_key
+from csmetrics._order import KEY, in_case_order, order_key
 from csmetrics.policy import Policy
 from csmetrics.schema import RESOLVED_STATUSES, STATUS_DTYPE
 
@@ -26,7 +26,7 @@ SENTINEL: Final = -(2**62)
 def sort_events(events: pl.LazyFrame) -> pl.LazyFrame:
     """Sort events by case, then in the one event order of :mod:`csmetrics._order`."""
     keyed = events.with_columns(order_key(events.collect_schema()))
-    return keyed.sort(["case_id", KEY], nulls_last=True).drop(KEY)
+    return in_case_order(keyed).drop(KEY)
 
 
 def new_status() -> pl.Expr:

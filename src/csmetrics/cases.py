@@ -27,7 +27,7 @@ from csmetrics._columns import (
     pair_rows,
 )
 from csmetrics._events import annotate_events, sort_events
-from csmetrics._order import KEY, order_key
+from csmetrics._order import CASE_NO, KEY, in_case_order, order_key
 from csmetrics.calendar import BusinessCalendar, business_duration
 from csmetrics.exceptions import PolicyError
 from csmetrics.log import EventLog, as_event_log
@@ -224,8 +224,8 @@ def _closure(wanted: list[str], declared: dict[str, CaseColumn]) -> list[str]:
 
 def _ordered(rows: pl.LazyFrame, facts: pl.LazyFrame) -> pl.LazyFrame:
     """``rows`` of each case in the one event order, with the case's creation joined in."""
-    created = facts.select("case_id", "created_at")
-    return rows.join(created, on="case_id", how="left").sort(["case_id", KEY], nulls_last=True)
+    created = facts.select("case_id", "created_at", CASE_NO)
+    return in_case_order(rows.join(created, on="case_id", how="left"))
 
 
 def _sequence(
@@ -383,6 +383,8 @@ def _plan(
 
     source = _with_key(events) if keyed else events
     table = source.group_by("case_id").agg(aggregation(n) for n in aggregated)
+    if by_source["status"] or by_source["messages"]:
+        table = table.with_row_index(CASE_NO)  # what the sequences sort by (in_case_order)
     if from_creation:
         creation = events.filter(is_type("case_created")).group_by("case_id")
         table = table.join(
@@ -445,8 +447,8 @@ def _plan(
         )
         table = _join_sequence(table, status, status_columns)
     if pairs_only:
-        possible = table.filter(PAIR_POSSIBLE).select("case_id")
-        rows = _pair_events(events.join(possible, on="case_id", how="semi"), policy, calendar)
+        possible = table.filter(PAIR_POSSIBLE).select("case_id", CASE_NO)
+        rows = _pair_events(events.join(possible, on="case_id", how="inner"), policy, calendar)
         messages = rows.group_by("case_id").agg(c.expr.alias(c.name) for c in message_columns)
         table = _join_sequence(table, messages, message_columns)
     elif by_source["messages"]:
@@ -511,7 +513,7 @@ def _pair_events(
     """The pair rows (:func:`csmetrics._columns.pair_rows`) of ``events`` in event order,
     annotated: ``_pair`` (and ``_pair_b``) on the reply that closes a next-reply pair. The
     one source of the case table's next-reply columns and of :func:`next_reply_pairs`."""
-    ordered = _with_key(events.filter(pair_rows(policy))).sort(["case_id", KEY], nulls_last=True)
+    ordered = in_case_order(_with_key(events.filter(pair_rows(policy))))
     return _annotate_messages(ordered, policy, calendar)
 
 
